@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+// Targets are listed in pipeline order: inbox → ingest → cache → train → predict → outbox.
+// See docs/LAYOUT.md for what each one holds.
+import PackageDescription
+
+let package = Package(
+    name: "ctd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ctd", targets: ["ctd"]),
+        .executable(name: "ctctl", targets: ["ctctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: System-library shims
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "Zlib", dependencies: ["CZlib"]),
+        .target(name: "AtomicFile"),
+
+        // MARK: ① Inbox and ingest: reading scans, preprocessing them
+        .target(name: "NIfTI", dependencies: ["Zlib"]),
+        .target(name: "Preprocess", dependencies: ["NIfTI"]),
+
+        // MARK: Synthetic data and benchmarks
+        .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile"]),
+        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth"]),
+
+        // MARK: Executables: argument parsing only
+        .executableTarget(name: "ctd", dependencies: [
+            "NIfTI", "Preprocess", "Synth", "Benchmarks", "AtomicFile",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "ctctl", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests (mirror Sources)
+        .target(name: "CTDTestSupport", dependencies: ["NIfTI", "Preprocess"], path: "Tests/CTDTestSupport"),
+        .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
+        .testTarget(name: "NIfTITests", dependencies: ["NIfTI", "Zlib", "CTDTestSupport"]),
+        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "NIfTI", "CTDTestSupport"]),
+        .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
+        .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
+    ]
+)

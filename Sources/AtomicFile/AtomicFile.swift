@@ -1,0 +1,62 @@
+import Glibc
+
+/// Writes files so that a reader (or a restart after a crash) sees either the old file or the
+/// whole new one, never a partial one: temporary name in the same folder, fsync, rename, fsync
+/// of the folder.
+public enum AtomicFile {
+    /// Why a write failed; `description` is one line naming the file.
+    public struct WriteError: Error, CustomStringConvertible, Equatable {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): cannot write: \(reason)" }
+    }
+
+    /// The suffix of temporary files; a crash can leave one behind, and start-up may remove them.
+    public static let temporarySuffix = ".partial"
+
+    /// Replaces (or creates) `path` with `bytes`, with permission bits `mode`.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(WriteError) {
+        let temporary = "\(path).\(getpid())\(temporarySuffix)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw WriteError(path: path, reason: lastError()) }
+        var written = 0
+        let failure: String? = bytes.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return lastError()
+                }
+                written += n
+            }
+            return fsync(fd) == 0 ? nil : lastError()
+        }
+        if let failure {
+            close(fd)
+            unlink(temporary)
+            throw WriteError(path: path, reason: failure)
+        }
+        guard close(fd) == 0 else {
+            let reason = lastError()
+            unlink(temporary)
+            throw WriteError(path: path, reason: reason)
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = lastError()
+            unlink(temporary)
+            throw WriteError(path: path, reason: reason)
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Makes the rename itself durable. Best effort: some file systems refuse fsync on folders.
+    private static func syncDirectory(of path: String) {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let fd = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    private static func lastError() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,114 @@
+import Zlib
+
+/// Reads `.nii` and `.nii.gz` files (NIfTI-1 or -2, either byte order; gzip is recognised by
+/// content, not by name) into checked `Volume`s.
+///
+/// Every header claim is checked — the named `HeaderChecks`, then `ReadLimits` against the real
+/// file — before voxel memory is allocated. Decompression stops at the size the header implies.
+/// Every failure is a `NIfTIError` naming the file and the reason; nothing here traps on bad input.
+public struct NIfTIReader: Sendable {
+    public var limits: ReadLimits
+    /// Extensions between the header and `vox_offset` larger than this are refused (a hostile
+    /// `vox_offset` would otherwise make us inflate gigabytes just to skip them).
+    public var maxExtensionBytes: Int
+
+    /// Deflate cannot compress better than 1032:1, so a `.nii.gz` whose header claims more than
+    /// this many bytes per compressed byte is truncated for sure: refuse before allocating.
+    static let maxDeflateRatio = 1032
+
+    public init(limits: ReadLimits = ReadLimits(), maxExtensionBytes: Int = 64 << 20) {
+        self.limits = limits
+        self.maxExtensionBytes = maxExtensionBytes
+    }
+
+    /// The header, its non-fatal problems, and whether the file is gzip-compressed.
+    /// Voxel data is not read, but the size rules are checked as far as the file allows.
+    public func inspect(path: String) throws(NIfTIError) -> (header: Header, problems: [HeaderProblem], compressed: Bool) {
+        let opened = try open(path)
+        return (opened.header, opened.problems, opened.inflater.isCompressed)
+    }
+
+    /// The checked volume in `path`.
+    public func read(path: String) throws(NIfTIError) -> Volume {
+        let opened = try open(path)
+        let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: path, reason: reason, earlierProblems: opened.problems) }
+        let byteCount = opened.header.dataByteCount!
+        let data: [UInt8]
+        do {
+            data = try opened.inflater.read(count: byteCount)
+        } catch {
+            throw fail(Self.reason(for: error, decompressed: opened.inflater.totalOut - opened.dataStart, expected: byteCount))
+        }
+        guard data.count == byteCount else {
+            throw fail(.truncatedData(expected: byteCount, available: data.count))
+        }
+        return Volume(header: opened.header, warnings: opened.problems, rawData: data)
+    }
+
+    private struct Opened {
+        let header: Header
+        let problems: [HeaderProblem]
+        let inflater: GzipInflater
+        let dataStart: Int
+    }
+
+    /// Opens the file, decodes and checks the header, applies the limits and positions the
+    /// stream at `vox_offset`.
+    private func open(_ path: String) throws(NIfTIError) -> Opened {
+        let input: FileInput
+        do { input = try FileInput(path: path) } catch { throw NIfTIError(file: path, reason: error) }
+        guard input.size > 0 else { throw NIfTIError(file: path, reason: .empty) }
+        let inflater = GzipInflater { maxCount in try input.read(maxCount: maxCount) }
+
+        // Read NIfTI-1's length first: its data may start right after it (byte 352).
+        var prefix: [UInt8]
+        do {
+            prefix = try inflater.read(count: NIfTIVersion.nifti1.headerSize)
+            if prefix.count >= 4, Header.sizeofHeaderVersion(prefix) == .nifti2 {
+                prefix += try inflater.read(count: NIfTIVersion.nifti2.headerSize - prefix.count)
+            }
+        } catch {
+            // A stream too short for even a NIfTI-1 header is just a bad file.
+            throw NIfTIError(file: path, reason: Self.reason(for: error, decompressed: inflater.totalOut, expected: NIfTIVersion.nifti1.headerSize))
+        }
+        let header: Header
+        do { header = try Header.decode(prefix) } catch { throw NIfTIError(file: path, reason: .badHeader(error)) }
+        let problems = HeaderChecks.run(header)
+        if let fatal = problems.last, fatal.isFatal {
+            throw NIfTIError(file: path, reason: .badHeader(fatal), earlierProblems: problems.dropLast())
+        }
+        let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: path, reason: reason, earlierProblems: problems) }
+
+        let dataStart = Int(header.voxOffset)
+        guard dataStart - header.version.headerSize <= maxExtensionBytes else {
+            throw fail(.badHeader(HeaderProblem(check: .voxOffset, message: "vox_offset \(dataStart) leaves \(dataStart - header.version.headerSize) bytes of extensions (limit \(maxExtensionBytes))")))
+        }
+        let available: Int? = inflater.isCompressed ? nil : input.size - dataStart
+        if let reason = limits.check(header, availableDataBytes: available) { throw fail(reason) }
+        if inflater.isCompressed, let bytes = header.dataByteCount,
+           bytes / Self.maxDeflateRatio > input.size {
+            throw fail(.truncatedGzip(decompressed: 0, expected: bytes))
+        }
+
+        // Skip the extensions (and, for a short prefix, nothing) up to vox_offset.
+        var position = prefix.count
+        while position < dataStart {
+            let skipped: [UInt8]
+            do { skipped = try inflater.read(count: min(dataStart - position, 1 << 20)) } catch {
+                throw fail(Self.reason(for: error, decompressed: 0, expected: header.dataByteCount ?? 0))
+            }
+            if skipped.isEmpty { throw fail(.truncatedData(expected: header.dataByteCount ?? 0, available: 0)) }
+            position += skipped.count
+        }
+        return Opened(header: header, problems: problems, inflater: inflater, dataStart: dataStart)
+    }
+
+    static func reason(for error: ZlibError, decompressed: Int, expected: Int) -> NIfTIError.Reason {
+        switch error {
+        case .truncated: return .truncatedGzip(decompressed: max(0, decompressed), expected: expected)
+        case .corrupt(let detail): return .corruptGzip(detail: detail)
+        case .outOfMemory: return .unreadable(detail: "out of memory while decompressing")
+        case .inputFailed(let detail): return .unreadable(detail: detail)
+        }
+    }
+}

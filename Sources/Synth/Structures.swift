@@ -1,0 +1,191 @@
+import Foundation
+
+/// A straight piece of pulmonary vessel (mm, scan coordinates).
+struct VesselSegment {
+    var a: SIMD3<Double>
+    var b: SIMD3<Double>
+    var r: Double
+}
+
+/// A ground-glass opacity: a rotated ellipsoid with an irregular, soft border.
+struct Lesion {
+    var x: Double, y: Double, z: Double
+    var a: Double, b: Double, c: Double
+    var cosA: Double, sinA: Double
+    /// Target density (HU) at the centre, in -700…-300.
+    var hu: Double
+    /// Relative border irregularity driven by the texture field.
+    var irregular: Double
+}
+
+@inline(__always)
+private func normalized(_ v: SIMD3<Double>) -> SIMD3<Double> {
+    v / (v * v).sum().squareRoot()
+}
+
+extension Anatomy {
+    /// Two branching vessel trees, one per lung, rooted at the hila: 14–18 trunks per side aimed at
+    /// random points of the lung (so the whole lung is supplied), each splitting in two six times
+    /// with radius ×0.75 per generation (≈3.6 mm → ≈0.6 mm); vessels are densest near the hilum.
+    func vesselTree(rng: inout SeededGenerator) -> [VesselSegment] {
+        var segments: [VesselSegment] = []
+        segments.reserveCapacity(13_000)
+        let zh = z(uCarina - rng.uniform(0.1, 0.18))
+        let sec = section(z: zh)
+        let cav = sec.cavity
+        let mid = cav.cy + (cav.bPost - cav.bAnt) / 2
+        for side in 0..<2 {
+            let s: Double = side == 0 ? -1 : 1
+            let hilum = SIMD3(sec.midX + s * (sec.midHalf + rng.uniform(4, 12)), mid + rng.uniform(-6, 8), zh)
+            var stack: [(p: SIMD3<Double>, d: SIMD3<Double>, len: Double, r: Double, gen: Int)] = []
+            for _ in 0..<rng.integer(14, 18) {
+                var target: SIMD3<Double>? = nil
+                for _ in 0..<80 {
+                    let zz = z(rng.uniform(0.0, 0.95))
+                    let ts = section(z: zz)
+                    guard let env = ts.envelope[side] else { continue }
+                    let x = rng.uniform(env.xMin, env.xMax), y = rng.uniform(env.yMin, env.yMax)
+                    if ts.lungSide(x, y) == side { target = SIMD3(x, y, zz); break }
+                }
+                guard let t = target else { continue }
+                let v = t - hilum
+                let dist = (v * v).sum().squareRoot()
+                guard dist > 1 else { continue }
+                stack.append((hilum, v / dist, max(12, dist / 2.4), rng.uniform(3.0, 4.3), 0))
+            }
+            while let t = stack.popLast() {
+                let end = t.p + t.d * t.len
+                // Three pieces with a slight random bend, so long vessels are not ruler-straight.
+                var from = t.p
+                for piece in 1...3 {
+                    var to = t.p + t.d * (t.len * Double(piece) / 3)
+                    if piece < 3 {
+                        to += SIMD3(rng.nextGaussian(), rng.nextGaussian(), rng.nextGaussian()) * (0.06 * t.len)
+                    }
+                    segments.append(VesselSegment(a: from, b: to, r: t.r))
+                    from = to
+                }
+                guard t.gen < 6 else { continue }
+                for _ in 0..<2 {
+                    let jitter = SIMD3(rng.nextGaussian(), rng.nextGaussian(), rng.nextGaussian()) * 0.5
+                    let d = normalized(t.d + jitter)
+                    stack.append((end, d, t.len * rng.uniform(0.68, 0.88), t.r * 0.75, t.gen + 1))
+                }
+            }
+        }
+        return segments
+    }
+
+    /// 1–6 lesions placed inside the lungs, favouring the lower lobes, the periphery and both sides.
+    func lesions(rng: inout SeededGenerator) -> [Lesion] {
+        let count = [1, 2, 2, 3, 3, 4, 4, 5, 5, 6][rng.integer(0, 9)]
+        let baseHU = rng.uniform(-570, -370)
+        var result: [Lesion] = []
+        var side = rng.chance(0.55) ? 0 : 1
+        var attempt = 0
+        while result.count < count && attempt < count + 20 {
+            let i = attempt
+            attempt += 1
+            if i > 0 && rng.chance(0.6) { side = 1 - side }
+            let peripheral = rng.chance(0.75)
+            // About 10–60 mm across; the first is at least 20 mm so every abnormal scan has a clear one.
+            let diameter = result.isEmpty ? 20 + 35 * pow(rng.nextUnit(), 1.2) : 10 + 45 * pow(rng.nextUnit(), 1.4)
+            var best: (x: Double, y: Double, z: Double, score: Double)? = nil
+            for _ in 0..<400 {
+                let u = 0.04 + 0.8 * pow(rng.nextUnit(), 1.5)
+                let zz = z(u)
+                let sec = section(z: zz)
+                guard let env = sec.envelope[side] else { continue }
+                let x = rng.uniform(env.xMin, env.xMax), y = rng.uniform(env.yMin, env.yMax)
+                let q = diameter * 0.25
+                guard sec.lungSide(x, y) == side,
+                      [(q, 0.0), (-q, 0.0), (0.0, q), (0.0, -q)].filter({ sec.lungSide(x + $0.0, y + $0.1) == side }).count >= 3
+                else { continue }
+                // Peripheral: as far from the hilum (medial, mid-depth) as possible among candidates.
+                let score = peripheral ? abs(x - sec.midX) + 0.6 * abs(y - env.cy) : rng.nextUnit()
+                if best == nil || score > best!.score { best = (x, y, zz, score) }
+                if best != nil && rng.chance(0.12) { break }
+            }
+            guard let c = best else { continue }
+            let angle = rng.uniform(0, Double.pi)
+            let radius = diameter / 2
+            result.append(Lesion(x: c.x, y: c.y, z: c.z,
+                                 a: radius * rng.uniform(0.9, 1.1), b: radius * rng.uniform(0.7, 1.0),
+                                 c: max(radius * rng.uniform(0.8, 1.3), 1.5 * sliceThickness),
+                                 cosA: cos(angle), sinA: sin(angle),
+                                 hu: min(max(baseHU + rng.uniform(-80, 80), -700), -300),
+                                 irregular: rng.uniform(0.08, 0.2)))
+        }
+        return result
+    }
+}
+
+extension Canvas {
+    /// Draws the vessels crossing the slab [zc − h, zc + h] onto lung pixels, with the partial-volume
+    /// dimming a thick slice gives small in-plane vessels.
+    func drawVessels(_ vessels: [VesselSegment], zc: Double, h: Double, lungHU: Double, bloodHU: Double) {
+        let thick = 2 * h
+        for v in vessels {
+            let zlo = min(v.a.z, v.b.z) - v.r, zhi = max(v.a.z, v.b.z) + v.r
+            guard zhi >= zc - h, zlo <= zc + h else { continue }
+            let d = v.b - v.a
+            var t0 = 0.0, t1 = 1.0
+            if abs(d.z) > 1e-6 {
+                let ta = (zc - h - v.r - v.a.z) / d.z, tb = (zc + h + v.r - v.a.z) / d.z
+                t0 = max(0, min(ta, tb)); t1 = min(1, max(ta, tb))
+                guard t0 <= t1 else { continue }
+            }
+            let p0 = v.a + d * t0, p1 = v.a + d * t1
+            let len = (d * d).sum().squareRoot()
+            let sinAlpha = len > 0 ? (d.x * d.x + d.y * d.y).squareRoot() / len : 0
+            let fill = min(1, 0.1 + 1.8 * v.r / (thick * max(sinAlpha, 0.05)))
+            let peak = Float(lungHU + (bloodHU - lungHU) * fill)
+            let r = v.r, px = sx
+            let val = value, lab = label
+            forEachNearSegment(p0.x, p0.y, p1.x, p1.y, reach: r + 0.5 * px) { p, dist in
+                let l = lab[p]
+                guard l == Tissue.lung || l == Tissue.vessel else { return }
+                let w = Float(min(1, max(0, (r - dist) / px + 0.5)))
+                let cur = val[p]
+                if peak > cur { val[p] = cur + (peak - cur) * w }
+                if w > 0.5 { lab[p] = Tissue.vessel }
+            }
+        }
+    }
+
+    /// Raises lung-parenchyma pixels of the slice at height zc towards each lesion's density.
+    /// Vessels inside a lesion stay visible (ground glass does not obscure them).
+    func drawLesions(_ lesions: [Lesion], zc: Double, lungHU: Double) {
+        var touched: [(Int, Int, Int, Int)] = []
+        for les in lesions {
+            let dzn = (zc - les.z) / les.c
+            guard abs(dzn) < 1.15 else { continue }
+            let reach = max(les.a, les.b) * 1.3
+            let r = rows(les.y - reach, les.y + reach), c = cols(les.x - reach, les.x + reach)
+            guard r.first <= r.last, c.first <= c.last else { continue }
+            touched.append((r.first, r.last, c.first, c.last))
+            let dz2 = dzn * dzn
+            let delta = les.hu - lungHU
+            for y in r.first...r.last {
+                let dy = ymm(y) - les.y
+                let row = y * nx
+                for x in c.first...c.last where label[row + x] == Tissue.lung {
+                    let dx = xmm(x) - les.x
+                    let u = (dx * les.cosA + dy * les.sinA) / les.a
+                    let v = (-dx * les.sinA + dy * les.cosA) / les.b
+                    let t = Double(texture[row + x])
+                    let rr = (u * u + v * v + dz2).squareRoot() * (1 + les.irregular * t)
+                    guard rr < 1.05 else { continue }
+                    let s = min(1, max(0, (1.05 - rr) / 0.28))
+                    let w = s * s * (3 - 2 * s)
+                    let inc = Float(w * delta * (1 + 0.12 * t))
+                    let p = row + x
+                    if inc > lesion[p] { value[p] += inc - lesion[p]; lesion[p] = inc }
+                }
+            }
+        }
+        for (y0, y1, x0, x1) in touched {
+            for y in y0...y1 { (lesion + y * nx + x0).update(repeating: 0, count: x1 - x0 + 1) }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import AtomicFile
+import Benchmarks
+import Foundation
+import Preprocess
+import Synth
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Release-mode benchmarks (medians of several runs, with the reference measured in the same run).",
+        subcommands: [PreprocessBench.self])
+
+    struct PreprocessBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "preprocess",
+            abstract: "Time read+inflate, window, rotation and resize of one scan against nibabel + scipy.")
+
+        @Option(help: "The scan (default: a synthetic 512×512×64 int16 .nii.gz).") var file: String?
+        @Option(help: "Timed runs (after one warm-up).") var runs = 5
+        @Option(help: "A python with nibabel + scipy, e.g. \"$(scripts/reference_venv.sh)\".") var python: String?
+        @Option(help: "The reference script.") var referenceScript = "scripts/reference_preprocess.py"
+        @Flag(help: "Print the report as JSON on the last line.") var json = false
+
+        func validate() throws {
+            guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
+        }
+
+        func run() throws {
+            let scan = try file ?? Self.syntheticScan()
+            let benchmark = PreprocessBenchmark(file: scan, runs: runs, python: python, referenceScript: referenceScript)
+            let report: PreprocessBenchmark.Report
+            do { report = try benchmark.run() } catch { throw fail(error) }
+            print(report.table)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
+        }
+
+        /// A realistic 512×512×64 int16 scan, written once to the temporary folder.
+        static func syntheticScan() throws -> String {
+            let path = NSTemporaryDirectory() + "ctd-bench-512x512x64.nii.gz"
+            if FileManager.default.fileExists(atPath: path) { return path }
+            let phantom = PhantomGenerator(seed: 7).make(index: 0, abnormal: true, slices: 64)
+            try AtomicFile.write(try SyntheticDataset.encode(phantom, level: 6), to: path)
+            return path
+        }
+    }
+}

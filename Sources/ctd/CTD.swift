@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// `ctd`: the daemon's executable and its offline tools. Commands only parse and delegate.
+///
+/// Exit codes: 0 success; 1 the input could not be processed (bad scan, unwritable output);
+/// 64 usage error (bad flags or values).
+@main
+struct CTD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ctd",
+        abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
+        discussion: "Offline tools for now: inspect and preprocess NIfTI scans, make synthetic data, run benchmarks.",
+        version: CTDVersion.string,
+        subcommands: [Inspect.self, Preprocess.self, Synth.self, Bench.self])
+}
+
+enum CTDVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,77 @@
+import CTDTestSupport
+import Foundation
+import NIfTI
+import Preprocess
+import Testing
+
+/// The `ctd` executable end to end: its output shapes, exit codes and one-line errors.
+@Suite struct CTDCommandTests {
+    let folder = TemporaryFolder()
+
+    @Test func inspectPrintsHeaderFacts() throws {
+        let result = try Tools.run("ctd", ["inspect", Fixtures.path("int16_be_scaled.nii.gz")])
+        #expect(result.status == 0)
+        for expected in ["NIfTI-1, big-endian, gzip", "dims:         24 × 24 × 8", "datatype:     int16 (bitpix 16)",
+                         "scl_slope:    2.5", "scl_inter:    -1024", "pixdim:       0.7 × 0.7 × 5"] {
+            #expect(result.stdout.contains(expected), "missing \(expected) in\n\(result.stdout)")
+        }
+    }
+
+    @Test func inspectJSONHasTheDocumentedShape() throws {
+        let result = try Tools.run("ctd", ["inspect", "--json", Fixtures.path("float32_nifti2.nii.gz")])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["file", "nifti_version", "byte_order", "compressed", "dims", "datatype", "bitpix", "pixdim",
+                                     "scl_slope", "scl_inter", "scaling_applied", "vox_offset", "qform_code", "sform_code",
+                                     "orientation", "description", "warnings"])
+        #expect(object["nifti_version"] as? Int == 2)
+        #expect(object["dims"] as? [Int] == [24, 24, 8])
+        #expect(object["datatype"] as? String == "float32")
+        #expect(object["byte_order"] as? String == "little")
+        #expect(object["scaling_applied"] as? Bool == false)
+    }
+
+    @Test(arguments: ["empty", "directory", "truncated", "badmagic", "absurd", "missing"])
+    func inspectAndPreprocessFailWithOneLine(kind: String) throws {
+        let path = folder.path + "/\(kind).nii"
+        let valid = try Fixtures.bytes("int16_le.nii")
+        switch kind {
+        case "empty": folder.write([], to: "\(kind).nii")
+        case "directory": try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        case "truncated": folder.write(Array(valid[..<1000]), to: "\(kind).nii")
+        case "badmagic": var bytes = valid; bytes[344] = UInt8(ascii: "x"); folder.write(bytes, to: "\(kind).nii")
+        case "absurd": var bytes = valid; bytes[42] = 0xff; bytes[43] = 0x7f; bytes[44] = 0xff; bytes[45] = 0x7f; bytes[46] = 0xff; bytes[47] = 0x7f
+            folder.write(bytes, to: "\(kind).nii")
+        default: break
+        }
+        for arguments in [["inspect", path], ["preprocess", path, "-o", folder.path + "/out.npy"]] {
+            let result = try Tools.run("ctd", arguments)
+            #expect(result.status == 1, "\(kind): \(arguments[0]) exit status")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(kind): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("ctd: \(path): "))
+            #expect(!FileManager.default.fileExists(atPath: folder.path + "/out.npy"), "no output for a bad input")
+        }
+    }
+
+    @Test func preprocessWritesTheSeedsTensorAsNpy() throws {
+        let out = folder.path + "/scan.npy"
+        let result = try Tools.run("ctd", ["preprocess", Fixtures.path("int16_le.nii"), "-o", out, "--width", "32", "--height", "32", "--depth", "12"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let written = try NumPyFile.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: out)))).grid
+        let reference = try Fixtures.npy("int16_le.pre-32x32x12.npy").grid
+        #expect(maxAbsDifference(written.values, reference.values) <= 1e-5)
+    }
+
+    @Test func preprocessRejectsBadSizesAsUsageErrors() throws {
+        let result = try Tools.run("ctd", ["preprocess", Fixtures.path("int16_le.nii"), "-o", folder.path + "/x.npy", "--width", "0"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--width must be between 1 and 4096"))
+    }
+
+    @Test func ctctlSaysTheDaemonIsUnreachable() throws {
+        let result = try Tools.run("ctctl", ["status", "--socket", folder.path + "/none.sock"])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("cannot reach a daemon"))
+    }
+}

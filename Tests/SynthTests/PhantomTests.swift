@@ -1,0 +1,73 @@
+import NIfTI
+import Preprocess
+import Synth
+import Testing
+
+/// The synthetic scans: realistic geometry, deterministic, lesions only where asked.
+@Suite struct PhantomTests {
+    let generator = PhantomGenerator(seed: 42)
+
+    @Test func geometryIsRealistic() {
+        for index in 0..<2 {
+            let phantom = generator.make(index: index, abnormal: index == 1)
+            #expect(phantom.nx == 512 && phantom.ny == 512)
+            #expect((30...70).contains(phantom.nz))
+            #expect((0.6...0.8).contains(phantom.spacing.x) && phantom.spacing.x == phantom.spacing.y)
+            #expect((5...8).contains(phantom.spacing.z))
+            #expect(phantom.hounsfield.count == 512 * 512 * phantom.nz)
+        }
+    }
+
+    @Test func sameSeedAndIndexGiveTheSameScan() {
+        let a = generator.make(index: 3, abnormal: true, slices: 32)
+        let b = PhantomGenerator(seed: 42).make(index: 3, abnormal: true, slices: 32)
+        #expect(a.hounsfield == b.hounsfield)
+        #expect(PhantomGenerator(seed: 43).make(index: 3, abnormal: true, slices: 32).hounsfield != a.hounsfield)
+    }
+
+    @Test func lesionsOnlyInAbnormalScans() {
+        let normal = generator.make(index: 0, abnormal: false, slices: 40)
+        let abnormal = generator.make(index: 0, abnormal: true, slices: 40)
+        #expect(normal.lesionCount == 0 && !normal.abnormal)
+        #expect((1...6).contains(abnormal.lesionCount) && abnormal.abnormal)
+    }
+
+    @Test func tissuesHaveChestCTValues() {
+        let phantom = generator.make(index: 1, abnormal: false)
+        let values = phantom.hounsfield
+        let air = values.filter { $0 < -950 }.count
+        let lung = values.filter { (-920)...(-780) ~= $0 }.count
+        let soft = values.filter { (-150)...(150) ~= $0 }.count
+        let bone = values.filter { $0 > 250 }.count
+        // Air around the body, a large lung share, soft tissue and some bone: all present.
+        for (name, count) in [("air", air), ("lung", lung), ("soft tissue", soft), ("bone", bone)] {
+            #expect(count > values.count / 200, "\(name): \(count) of \(values.count)")
+        }
+        #expect(values.min()! >= -1024 && values.max()! <= 3071)
+    }
+
+    @Test func forcedSliceCountIsHonoured() {
+        #expect(generator.make(index: 0, abnormal: false, slices: 64).nz == 64)
+    }
+
+    @Test func encodedScanReadsBackWithLPSOrientation() throws {
+        let phantom = generator.make(index: 2, abnormal: true, slices: 31)
+        let bytes = try SyntheticDataset.encode(phantom, level: 1)
+        let path = FileManager.temporaryPath("synth-rt.nii.gz")
+        try bytes.write(to: path)
+        let volume = try NIfTIReader().read(path: path)
+        #expect(volume.header.orientation == "LPS")
+        #expect(volume.header.datatype == .int16 && volume.header.shape.nz == 31)
+        #expect(volume.scaledValues().map { Int16($0) } == phantom.hounsfield)
+    }
+}
+
+import Foundation
+
+extension FileManager {
+    static func temporaryPath(_ name: String) -> String { NSTemporaryDirectory() + "\(UUID().uuidString)-\(name)" }
+}
+
+extension [UInt8] {
+    func write(to path: String) throws { try Data(self).write(to: URL(fileURLWithPath: path)) }
+}
