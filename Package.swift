@@ -16,7 +16,8 @@ let package = Package(
     targets: [
         // MARK: System-library shims
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "Zlib", dependencies: ["CZlib"]),
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate"),
+        .target(name: "Zlib", dependencies: ["CZlib", "CDeflate"]),
         .target(name: "AtomicFile"),
 
         // MARK: ① Inbox and ingest: reading scans, preprocessing them

@@ -2,7 +2,7 @@
 # Installs the Debian packages ctd builds against, if any is missing. Safe to run again.
 # Swift 6.3 itself is assumed (https://swift.org/install); this script does not install it.
 set -euo pipefail
-packages=(zlib1g-dev libsqlite3-dev libdnnl-dev libsystemd-dev pkg-config)
+packages=(zlib1g-dev libdeflate-dev libsqlite3-dev libdnnl-dev libsystemd-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -34,14 +34,15 @@ final class FileInput {
 
     deinit { close(descriptor) }
 
-    /// Up to `maxCount` bytes from the current position; empty at end of file.
+    /// The next `maxCount` bytes, or fewer at end of file (empty there).
     func read(maxCount: Int) throws(NIfTIError.Reason) -> [UInt8] {
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: maxCount) { buffer, count in
             count = 0
-            while true {
-                let n = Glibc.read(descriptor, buffer.baseAddress, maxCount)
-                if n >= 0 { count = n; return }
+            while count < maxCount {
+                let n = Glibc.read(descriptor, buffer.baseAddress! + count, maxCount - count)
+                if n > 0 { count += n; continue }
+                if n == 0 { return }
                 if errno != EINTR { failure = errno; return }
             }
         }

@@ -16,9 +16,14 @@ public struct NIfTIReader: Sendable {
     /// this many bytes per compressed byte is truncated for sure: refuse before allocating.
     static let maxDeflateRatio = 1032
 
-    public init(limits: ReadLimits = ReadLimits(), maxExtensionBytes: Int = 64 << 20) {
+    /// Compressed files up to this size are read whole and decoded with libdeflate (faster);
+    /// larger ones stream through zlib, so memory stays bounded either way.
+    public var maxWholeFileBytes: Int
+
+    public init(limits: ReadLimits = ReadLimits(), maxExtensionBytes: Int = 64 << 20, maxWholeFileBytes: Int = 512 << 20) {
         self.limits = limits
         self.maxExtensionBytes = maxExtensionBytes
+        self.maxWholeFileBytes = maxWholeFileBytes
     }
 
     /// The header, its non-fatal problems, and whether the file is gzip-compressed.
@@ -33,6 +38,10 @@ public struct NIfTIReader: Sendable {
         let opened = try open(path)
         let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: path, reason: reason, earlierProblems: opened.problems) }
         let byteCount = opened.header.dataByteCount!
+        if opened.inflater.isCompressed, opened.fileSize <= maxWholeFileBytes,
+           let data = wholeFileData(path, fileSize: opened.fileSize, dataStart: opened.dataStart, byteCount: byteCount) {
+            return Volume(header: opened.header, warnings: opened.problems, rawData: data)
+        }
         let data: [UInt8]
         do {
             data = try opened.inflater.read(count: byteCount)
@@ -45,11 +54,21 @@ public struct NIfTIReader: Sendable {
         return Volume(header: opened.header, warnings: opened.problems, rawData: data)
     }
 
+    /// The fast path for `.nii.gz`: the whole compressed file in memory, decoded by `WholeGzip`.
+    /// Nil sends the caller to the streaming path (which also gives the precise error).
+    private func wholeFileData(_ path: String, fileSize: Int, dataStart: Int, byteCount: Int) -> [UInt8]? {
+        guard let input = try? FileInput(path: path), let compressed = try? input.read(maxCount: fileSize),
+              compressed.count == fileSize,
+              let decoded = WholeGzip.decompress(compressed, size: dataStart + byteCount) else { return nil }
+        return Array(decoded[dataStart...])
+    }
+
     private struct Opened {
         let header: Header
         let problems: [HeaderProblem]
         let inflater: GzipInflater
         let dataStart: Int
+        let fileSize: Int
     }
 
     /// Opens the file, decodes and checks the header, applies the limits and positions the
@@ -100,7 +119,7 @@ public struct NIfTIReader: Sendable {
             if skipped.isEmpty { throw fail(.truncatedData(expected: header.dataByteCount ?? 0, available: 0)) }
             position += skipped.count
         }
-        return Opened(header: header, problems: problems, inflater: inflater, dataStart: dataStart)
+        return Opened(header: header, problems: problems, inflater: inflater, dataStart: dataStart, fileSize: input.size)
     }
 
     static func reason(for error: ZlibError, decompressed: Int, expected: Int) -> NIfTIError.Reason {

@@ -57,6 +57,41 @@ public struct Volume: Sendable {
         }
     }
 
+    /// Same result as `mapValues`, but for 8- and 16-bit data `transform` runs once per possible
+    /// raw value (256 or 65,536) and voxels are looked up in that table: exact, and several times
+    /// faster on a CT scan (int16) than transforming 16 million voxels one by one.
+    @inlinable
+    public func mapValuesTabulated<T>(_ transform: (Double) -> T) -> [T] {
+        let datatype = header.datatype!
+        guard let width = datatype.bytesPerVoxel, width <= 2, voxelCount > 4 << (8 * width) else {
+            return mapValues(transform)
+        }
+        let scale = header.scaling
+        let signed = datatype == .int8 || datatype == .int16
+        let table: [T] = (0..<(1 << (8 * width))).map { pattern in
+            // The raw value whose bit pattern is `pattern`.
+            let raw = signed ? Double(pattern >= 1 << (8 * width - 1) ? pattern - (1 << (8 * width)) : pattern) : Double(pattern)
+            return transform(scale.map { raw * $0.slope + $0.intercept } ?? raw)
+        }
+        let count = voxelCount
+        let swapped = header.byteOrder == .big
+        return [T](unsafeUninitializedCapacity: count) { out, initialised in
+            rawData.withUnsafeBytes { raw in
+                table.withUnsafeBufferPointer { lookup in
+                    if width == 1 {
+                        for index in 0..<count { out.initializeElement(at: index, to: lookup[Int(raw[index])]) }
+                    } else {
+                        for index in 0..<count {
+                            let bits = raw.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)
+                            out.initializeElement(at: index, to: lookup[Int(swapped ? bits.byteSwapped : bits)])
+                        }
+                    }
+                }
+            }
+            initialised = count
+        }
+    }
+
     /// The values nibabel's `get_fdata()` returns, in storage order. For tests and small volumes.
     public func scaledValues() -> [Double] { mapValues { $0 } }
 

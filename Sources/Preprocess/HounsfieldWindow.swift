@@ -24,10 +24,10 @@ public struct HounsfieldWindow: Sendable, Equatable, Codable {
         return Float((clipped - lower) / (upper - lower))
     }
 
-    /// The whole volume windowed, in one pass over the raw voxels.
+    /// The whole volume windowed, in one pass over the raw voxels (a lookup table for 8/16-bit data).
     public func apply(to volume: Volume) -> VoxelGrid {
         let (nx, ny, nz) = volume.shape
         let window = self
-        return VoxelGrid(nx: nx, ny: ny, nz: nz, values: volume.mapValues { window.apply($0) })
+        return VoxelGrid(nx: nx, ny: ny, nz: nz, values: volume.mapValuesTabulated { window.apply($0) })
     }
 }

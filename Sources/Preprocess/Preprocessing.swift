@@ -50,21 +50,28 @@ public struct Preprocessor: Sendable {
 
     /// The model-ready grid of `width × height × depth` values in [0, 1], x fastest.
     public func run(_ volume: Volume) -> VoxelGrid {
-        resize(rotate(parameters.window.apply(to: volume)))
+        rotateAndResize(window(volume))
     }
 
-    /// Step 2 alone (exposed so the benchmark can time each step).
-    public func rotate(_ grid: VoxelGrid) -> VoxelGrid {
+    /// Step 1: the HU window.
+    public func window(_ volume: Volume) -> VoxelGrid {
+        parameters.window.apply(to: volume)
+    }
+
+    /// Steps 2 and 3: rotate, then resize. The seed's 90° turn of square slices is folded into the
+    /// resize's sample positions (an exact permutation, so nothing changes but the cost: no
+    /// rotated copy of the full-size volume); other cases rotate first (`rotatePlanes`).
+    public func rotateAndResize(_ grid: VoxelGrid) -> VoxelGrid {
+        let (w, h, d) = (parameters.width, parameters.height, parameters.depth)
         switch parameters.rotationDegrees {
-        case 0: return grid
-        case 90: return rotate90(grid)
-        default: return VoxelGrid(nx: grid.nx, ny: grid.ny, nz: grid.nz,
-                                  values: rotatePlanes(grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, degrees: parameters.rotationDegrees))
+        case 0:
+            return zoomTrilinear(grid, width: w, height: h, depth: d)
+        case 90 where grid.nx == grid.ny:
+            return zoomTrilinear(grid, width: w, height: h, depth: d, quarterTurn: true)
+        default:
+            let rotated = VoxelGrid(nx: grid.nx, ny: grid.ny, nz: grid.nz,
+                                    values: rotatePlanes(grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, degrees: parameters.rotationDegrees))
+            return zoomTrilinear(rotated, width: w, height: h, depth: d)
         }
-    }
-
-    /// Step 3 alone.
-    public func resize(_ grid: VoxelGrid) -> VoxelGrid {
-        zoomTrilinear(grid, width: parameters.width, height: parameters.height, depth: parameters.depth)
     }
 }

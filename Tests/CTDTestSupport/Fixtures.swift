@@ -64,3 +64,17 @@ public func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "arrays differ in length: \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
+
+import Preprocess
+
+/// The seed's 90° rotation for square slices written as its definition, `out[i, j, k] =
+/// v[j, n-1-i, k]`: the spec the fast paths are checked against.
+public func referenceRotate90(_ grid: VoxelGrid) -> VoxelGrid {
+    precondition(grid.nx == grid.ny)
+    let n = grid.nx
+    var out = grid.values
+    for k in 0..<grid.nz { for j in 0..<n { for i in 0..<n {
+        out[i + n * (j + n * k)] = grid[j, n - 1 - i, k]
+    } } }
+    return VoxelGrid(nx: n, ny: n, nz: grid.nz, values: out)
+}
