@@ -133,6 +133,13 @@ def main():
         dst = os.path.join(OUT, "multimember" + suffix)
         open(dst, "wb").write(open(src, "rb").read())
 
+    # The augmentation's rotations (and a few others) on a small non-square float volume in [0, 1].
+    grid = rng.random((21, 18, 3)).astype(np.float32)
+    np.save(os.path.join(OUT, "rotation_input.npy"), grid)
+    for angle in [-20, -10, -5, 5, 10, 20, 45, 90, 137.5]:
+        rotated = ndimage.rotate(grid, angle, reshape=False)
+        np.save(os.path.join(OUT, f"rotation_{angle}.npy"), rotated)
+
     facts = {}
     for path in sorted(os.listdir(OUT)):
         if path.endswith((".nii", ".nii.gz")):
