@@ -18,11 +18,15 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CDeflate", path: "Sources/CDeflate"),
         .target(name: "Zlib", dependencies: ["CZlib", "CDeflate"]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "AtomicFile"),
 
         // MARK: ① Inbox and ingest: reading scans, preprocessing them
         .target(name: "NIfTI", dependencies: ["Zlib"]),
         .target(name: "Preprocess", dependencies: ["NIfTI"]),
+
+        // MARK: ③ Train and ④ predict: the compute engine
+        .target(name: "Engine", dependencies: ["CDNNL"]),
 
         // MARK: Synthetic data and benchmarks
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile"]),
@@ -42,6 +46,7 @@ let package = Package(
         .testTarget(name: "ZlibTests", dependencies: ["Zlib"]),
         .testTarget(name: "NIfTITests", dependencies: ["NIfTI", "Zlib", "CTDTestSupport"]),
         .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "NIfTI", "CTDTestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]

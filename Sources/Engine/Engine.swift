@@ -1,0 +1,42 @@
+import CDNNL
+
+/// The CPU oneDNN engine: the device primitives run on. One per process is plenty.
+public final class Engine: @unchecked Sendable {
+    let handle: dnnl_engine_t
+
+    /// The CPU engine. Throws when oneDNN cannot start (it never should on x86-64).
+    public init() throws(EngineError) {
+        var engine: dnnl_engine_t?
+        try check(dnnl_engine_create(&engine, dnnl_cpu, 0), "create CPU engine")
+        handle = engine!
+    }
+
+    deinit { mustSucceed(dnnl_engine_destroy(handle), "destroy engine") }
+
+    /// The oneDNN library version, e.g. "2.6.3".
+    public static var libraryVersion: String {
+        let version = dnnl_version()!.pointee
+        return "\(version.major).\(version.minor).\(version.patch)"
+    }
+}
+
+/// An in-order execution queue on an engine. Primitives run when executed; `wait()` blocks until
+/// all queued work is done (on the CPU runtime execution is synchronous, but the contract is kept).
+public final class Stream: @unchecked Sendable {
+    let handle: dnnl_stream_t
+    public let engine: Engine
+
+    public init(engine: Engine) throws(EngineError) {
+        var stream: dnnl_stream_t?
+        // Flags are passed as the raw value (see PLATFORM.md).
+        try check(dnnl_stream_create(&stream, engine.handle, UInt32(dnnl_stream_default_flags.rawValue)), "create stream")
+        handle = stream!
+        self.engine = engine
+    }
+
+    deinit { mustSucceed(dnnl_stream_destroy(handle), "destroy stream") }
+
+    public func wait() throws(EngineError) {
+        try check(dnnl_stream_wait(handle), "wait for stream")
+    }
+}

@@ -1,0 +1,82 @@
+import CDNNL
+
+/// Element types the engine uses.
+public enum DataType: Sendable {
+    case f32
+    case bf16
+
+    var raw: dnnl_data_type_t { self == .f32 ? dnnl_f32 : dnnl_bf16 }
+    public var byteWidth: Int { self == .f32 ? 4 : 2 }
+}
+
+/// The shape, element type and memory layout of a tensor (a value: copy freely).
+public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConvertible {
+    var raw: dnnl_memory_desc_t
+
+    /// Layouts a descriptor can be made with.
+    public enum Layout: Sendable {
+        /// Let the primitive choose (blocked layouts such as nCdhw16c): for primitive creation only.
+        case any
+        /// Row-major over the given dims: [N, C, X, Y, Z] is NCDHW with the last dim fastest.
+        case plain
+    }
+
+    /// - Precondition: 1 to 5 positive dims.
+    public init(dims: [Int], type: DataType = .f32, layout: Layout = .plain) {
+        precondition((1...5).contains(dims.count) && dims.allSatisfy { $0 > 0 }, "bad tensor dims \(dims)")
+        var desc = dnnl_memory_desc_t()
+        var cDims = dnnlDims(dims)
+        let tag: dnnl_format_tag_t
+        switch layout {
+        case .any: tag = dnnl_format_tag_any
+        case .plain: tag = [dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde][dims.count - 1]
+        }
+        mustSucceed(withUnsafePointer(to: &cDims.0) { dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), $0, type.raw, tag) },
+                    "init memory descriptor \(dims)")
+        raw = desc
+    }
+
+    init(raw: dnnl_memory_desc_t) { self.raw = raw }
+
+    public var dims: [Int] {
+        var copy = raw
+        return withUnsafeBytes(of: &copy.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(raw.ndims))).map(Int.init) }
+    }
+
+    public var type: DataType { raw.data_type == dnnl_bf16 ? .bf16 : .f32 }
+
+    /// Bytes a buffer with this layout needs (blocked layouts pad channels).
+    public var byteCount: Int {
+        var copy = raw
+        return dnnl_memory_desc_get_size(&copy)
+    }
+
+    /// Elements in the logical tensor.
+    public var elementCount: Int { dims.reduce(1, *) }
+
+    /// Whether this is the plain row-major layout of its dims.
+    public var isPlain: Bool { self == MemoryDescriptor(dims: dims, type: type, layout: .plain) }
+
+    /// The same dims in the other element type, in the plain layout or `.any`.
+    public func with(type: DataType, layout: Layout = .plain) -> MemoryDescriptor {
+        MemoryDescriptor(dims: dims, type: type, layout: layout)
+    }
+
+    public static func == (a: MemoryDescriptor, b: MemoryDescriptor) -> Bool {
+        var x = a.raw, y = b.raw
+        return dnnl_memory_desc_equal(&x, &y) != 0
+    }
+
+    public var description: String { "\(dims)\(type == .bf16 ? " bf16" : "")\(isPlain ? "" : " (blocked)")" }
+}
+
+/// A `dnnl_dims_t` (12 × Int64) from a short list.
+func dnnlDims(_ values: [Int]) -> dnnl_dims_t {
+    precondition(values.count <= 12)
+    var dims: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    withUnsafeMutableBytes(of: &dims) { raw in
+        let typed = raw.bindMemory(to: Int64.self)
+        for (index, value) in values.enumerated() { typed[index] = Int64(value) }
+    }
+    return dims
+}
