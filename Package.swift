@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "Zlib", dependencies: ["CZlib", "CDeflate"]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "AtomicFile"),
+        .target(name: "SeededRandom"),
 
         // MARK: ① Inbox and ingest: reading scans, preprocessing them
         .target(name: "NIfTI", dependencies: ["Zlib"]),
@@ -27,9 +28,10 @@ let package = Package(
 
         // MARK: ③ Train and ④ predict: the compute engine
         .target(name: "Engine", dependencies: ["CDNNL"]),
+        .target(name: "Model", dependencies: ["Engine", "SeededRandom", "AtomicFile"]),
 
         // MARK: Synthetic data and benchmarks
-        .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile"]),
+        .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
         .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth"]),
 
         // MARK: Executables: argument parsing only
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "NIfTITests", dependencies: ["NIfTI", "Zlib", "CTDTestSupport"]),
         .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "SeededRandom", "CTDTestSupport"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]

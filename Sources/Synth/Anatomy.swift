@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// One patient's randomly drawn anatomy, scan geometry and tissue densities (all lengths in mm,
 /// z = 0 at the inferior end of the scan, z grows towards the head).

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// One synthetic chest CT: int16 Hounsfield units stored x-fastest
 /// (index = x + nx·(y + ny·z)), with voxel spacing in millimetres.

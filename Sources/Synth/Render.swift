@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// Draws the axial slices of one phantom, slice by slice, into its int16 volume.
 struct Renderer {

@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// A straight piece of pulmonary vessel (mm, scan coordinates).
 struct VesselSegment {

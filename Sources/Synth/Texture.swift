@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// Smooth random texture with unit variance, for lung parenchyma and irregular lesion borders.
 ///

@@ -1,0 +1,200 @@
+import Engine
+
+/// One block of the seed's network — Conv3D(3³, valid) + ReLU → MaxPool3D(2) → BatchNorm — as
+/// oneDNN primitives, with its parameters, gradients and activations.
+///
+/// Memory plan (what makes training fit in ~1 GB at 128×128×64): the convolution output is needed
+/// only to pool it, so the same buffer later receives its gradient. ReLU's gradient is applied to the
+/// *pooled* tensor (`pooled > 0` is exactly the ReLU mask at each window's maximum, since pooling
+/// takes the max of non-negative values), 8× smaller than applying it before pooling.
+final class ConvBlock {
+    let index: Int
+    let inputDescriptor: MemoryDescriptor
+    let outputDescriptor: MemoryDescriptor
+    let training: Bool
+
+    // Parameters. weights: [out, in, 3, 3, 3] over (x, y, z), in the convolution's chosen layout.
+    let weights: Memory
+    let bias: Memory          // [out]
+    let gamma: Memory         // [out], BatchNorm scale
+    let beta: Memory          // [out], BatchNorm shift
+    let runningMean: Memory   // [out]
+    let runningVariance: Memory
+
+    // Activations.
+    let convolved: Memory     // conv + ReLU output; reused for its gradient in backward
+    let pooled: Memory
+    let output: Memory
+    private let workspace: Memory?
+    private let batchMean: Memory
+    private let batchVariance: Memory
+
+    // Forward primitives.
+    private let convolution: Primitive
+    private let poolTraining: Primitive?
+    private let poolInference: Primitive
+    private let normTraining: Primitive?
+    private let normInference: Primitive
+
+    /// Gradients and backward primitives (training only).
+    let gradients: Gradients?
+
+    struct Gradients {
+        let weights: Memory
+        let bias: Memory
+        let gamma: Memory
+        let beta: Memory
+        let pooled: Memory
+        /// The gradient of the block's input, in `inputDescriptor`'s layout; nil for the first block.
+        let input: Memory?
+        let normBackward: Primitive
+        let reluBackward: Primitive
+        let poolBackward: Primitive
+        let weightsBackward: Primitive
+        /// Reorders the weights into the layout backward-data wants, when it differs.
+        let weightsReorder: (primitive: Primitive, destination: Memory)?
+        let dataBackward: Primitive?
+        /// Reorders the weight gradient into the weights' layout, when oneDNN chose another.
+        let gradientReorder: (primitive: Primitive, source: Memory)?
+    }
+
+    /// - Parameters:
+    ///   - input: the layout of the block's input (the scan, or the previous block's output).
+    ///   - size: the input's spatial size (x, y, z).
+    init(index: Int, engine: Engine, batch: Int, input: MemoryDescriptor, inChannels: Int, outChannels: Int,
+         size: [Int], training: Bool, needsInputGradient: Bool) throws(EngineError) {
+        self.index = index
+        self.training = training
+        inputDescriptor = input
+        let convSize = size.map { $0 - 2 }
+        let pooledSize = convSize.map { $0 / 2 }
+        let weightsDims = [outChannels, inChannels, 3, 3, 3]
+
+        convolution = try .convolutionForward(
+            engine: engine, src: input, weights: MemoryDescriptor(dims: weightsDims, layout: .any),
+            bias: MemoryDescriptor(dims: [outChannels]), dst: MemoryDescriptor(dims: [batch, outChannels] + convSize, layout: .any),
+            mode: training ? .training : .inference, relu: true)
+        let convDescriptor = convolution.memoryDescriptor(for: .dst)!
+        let weightsDescriptor = convolution.memoryDescriptor(for: .weights)!
+        // Pooling picks its output layout to match the convolution's (blocked) one; normalisation
+        // and everything after use that, so there are no reorders inside the block.
+        poolInference = try .maxPoolForward(engine: engine, src: convDescriptor,
+                                            dst: MemoryDescriptor(dims: [batch, outChannels] + pooledSize, layout: .any), mode: .inference)
+        let pooledDescriptor = poolInference.memoryDescriptor(for: .dst)!
+        normInference = try .batchNormForward(engine: engine, data: pooledDescriptor, epsilon: Architecture.batchNormEpsilon, mode: .inference)
+        outputDescriptor = pooledDescriptor
+
+        weights = try Memory(weightsDescriptor, engine: engine)
+        bias = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        gamma = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        beta = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        runningMean = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        runningVariance = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        batchMean = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        batchVariance = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        convolved = try Memory(convDescriptor, engine: engine)
+        pooled = try Memory(pooledDescriptor, engine: engine)
+        output = try Memory(pooledDescriptor, engine: engine)
+
+        guard training else {
+            poolTraining = nil; normTraining = nil; workspace = nil; gradients = nil
+            return
+        }
+        let poolTraining = try Primitive.maxPoolForward(engine: engine, src: convDescriptor, dst: pooledDescriptor, mode: .training)
+        let normTraining = try Primitive.batchNormForward(engine: engine, data: pooledDescriptor, epsilon: Architecture.batchNormEpsilon, mode: .training)
+        self.poolTraining = poolTraining
+        self.normTraining = normTraining
+        workspace = try Memory(poolTraining.memoryDescriptor(for: .workspace)!, engine: engine)
+
+        let normBackward = try Primitive.batchNormBackward(engine: engine, diffData: pooledDescriptor, data: pooledDescriptor,
+                                                           epsilon: Architecture.batchNormEpsilon, forward: normTraining)
+        let reluBackward = try Primitive.reluBackward(engine: engine, diffData: pooledDescriptor, data: pooledDescriptor)
+        let poolBackward = try Primitive.maxPoolBackward(engine: engine, diffSrc: convDescriptor, diffDst: pooledDescriptor, forward: poolTraining)
+        // Ask for the weight gradient in the weights' own layout, so Adam needs no reorder.
+        let weightsBackward: Primitive
+        var gradientReorder: (primitive: Primitive, source: Memory)?
+        let biasDescriptor = MemoryDescriptor(dims: [outChannels])
+        do {
+            weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: weightsDescriptor,
+                                                               diffBias: biasDescriptor, diffDst: convDescriptor, forward: convolution)
+        } catch {
+            weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: MemoryDescriptor(dims: weightsDims, layout: .any),
+                                                               diffBias: biasDescriptor, diffDst: convDescriptor, forward: convolution)
+        }
+        let chosenGradient = weightsBackward.memoryDescriptor(for: .diffWeights)!
+        if chosenGradient != weightsDescriptor {
+            gradientReorder = (try .reorder(engine: engine, from: chosenGradient, to: weightsDescriptor), try Memory(chosenGradient, engine: engine))
+        }
+        var dataBackward: Primitive?
+        var weightsReorder: (primitive: Primitive, destination: Memory)?
+        var inputGradient: Memory?
+        if needsInputGradient {
+            let backward = try Primitive.convolutionBackwardData(engine: engine, diffSrc: input, weights: MemoryDescriptor(dims: weightsDims, layout: .any),
+                                                                 diffDst: convDescriptor, forward: convolution)
+            let wanted = backward.memoryDescriptor(for: .weights)!
+            if wanted != weightsDescriptor {
+                weightsReorder = (try .reorder(engine: engine, from: weightsDescriptor, to: wanted), try Memory(wanted, engine: engine))
+            }
+            dataBackward = backward
+            inputGradient = try Memory(input, engine: engine)
+        }
+        gradients = Gradients(
+            weights: try Memory(weightsDescriptor, engine: engine), bias: try Memory(biasDescriptor, engine: engine),
+            gamma: try Memory(biasDescriptor, engine: engine), beta: try Memory(biasDescriptor, engine: engine),
+            pooled: try Memory(pooledDescriptor, engine: engine), input: inputGradient,
+            normBackward: normBackward, reluBackward: reluBackward, poolBackward: poolBackward,
+            weightsBackward: weightsBackward, weightsReorder: weightsReorder, dataBackward: dataBackward,
+            gradientReorder: gradientReorder)
+    }
+
+    /// Runs the block on `input` into `output`. Training mode normalises with the batch's statistics
+    /// and moves the running ones towards them (Keras momentum 0.99); inference uses the running ones.
+    func forward(_ input: Memory, training useBatchStatistics: Bool, stream: Stream) throws(EngineError) {
+        try convolution.execute(on: stream, [.src: input, .weights: weights, .bias: bias, .dst: convolved])
+        if useBatchStatistics, let poolTraining, let normTraining, let workspace {
+            try poolTraining.execute(on: stream, [.src: convolved, .dst: pooled, .workspace: workspace])
+            try normTraining.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
+                                                  .mean: batchMean, .variance: batchVariance])
+            updateRunningStatistics()
+        } else {
+            try poolInference.execute(on: stream, [.src: convolved, .dst: pooled])
+            try normInference.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
+                                                   .mean: runningMean, .variance: runningVariance])
+        }
+    }
+
+    /// Back-propagates `outputGradient` (same layout as `output`) after a training forward pass on
+    /// `input`: fills the parameter gradients and, unless this is the first block, `gradients.input`.
+    func backward(_ outputGradient: Memory, input: Memory, stream: Stream) throws(EngineError) {
+        guard let g = gradients, let workspace else { preconditionFailure("backward on an inference block") }
+        try g.normBackward.execute(on: stream, [.src: pooled, .mean: batchMean, .variance: batchVariance, .diffDst: outputGradient,
+                                               .scale: gamma, .shift: beta, .diffSrc: g.pooled, .diffScale: g.gamma, .diffShift: g.beta])
+        try g.reluBackward.execute(on: stream, [.dst: pooled, .diffDst: g.pooled, .diffSrc: g.pooled])
+        // `convolved` now receives the gradient of the convolution's output.
+        try g.poolBackward.execute(on: stream, [.diffDst: g.pooled, .diffSrc: convolved, .workspace: workspace])
+        if let (reorder, source) = g.gradientReorder {
+            try g.weightsBackward.execute(on: stream, [.src: input, .diffDst: convolved, .diffWeights: source, .diffBias: g.bias])
+            try reorder.execute(on: stream, [.src: source, .dst: g.weights])
+        } else {
+            try g.weightsBackward.execute(on: stream, [.src: input, .diffDst: convolved, .diffWeights: g.weights, .diffBias: g.bias])
+        }
+        if let dataBackward = g.dataBackward, let inputGradient = g.input {
+            var backwardWeights = weights
+            if let (reorder, destination) = g.weightsReorder {
+                try reorder.execute(on: stream, [.src: weights, .dst: destination])
+                backwardWeights = destination
+            }
+            try dataBackward.execute(on: stream, [.diffDst: convolved, .weights: backwardWeights, .diffSrc: inputGradient])
+        }
+    }
+
+    /// Keras: moving = moving · momentum + batch · (1 − momentum), with the biased batch variance.
+    private func updateRunningStatistics() {
+        let momentum = Architecture.batchNormMomentum
+        for (running, batch) in [(runningMean, batchMean), (runningVariance, batchVariance)] {
+            running.withFloats { r in batch.withFloats { b in
+                for c in 0..<r.count { r[c] = r[c] * momentum + b[c] * (1 - momentum) }
+            } }
+        }
+    }
+}

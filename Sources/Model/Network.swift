@@ -1,0 +1,232 @@
+import Engine
+import SeededRandom
+
+/// The seed's 3-D CNN on oneDNN for a fixed input size and batch size: forward passes for
+/// prediction and validation, and full training steps (forward, backward, Adam).
+///
+/// Inputs are float32 tensors [N, 1, X, Y, Z] in row-major order (Z fastest), values in [0, 1].
+/// A network owns all its memory; nothing is allocated per step. Not thread-safe: one caller at a time.
+public final class Network {
+    public let architecture: Architecture
+    public let batchSize: Int
+    public let trainable: Bool
+
+    private let engine: Engine
+    private let stream: Stream
+    private let input: Memory
+    private let blocks: [ConvBlock]
+    private let head: DenseHead
+    private let toPlain: Primitive
+    private let lastPlain: Memory
+    private let lastGradientPlain: Memory?
+    private let fromPlain: Primitive?
+    private let lastGradient: Memory?
+    private var dropoutGenerator: SeededGenerator
+    private var optimizer: OptimizerState?
+
+    /// - Parameters:
+    ///   - trainable: also build the backward pass and optimizer state (more memory).
+    ///   - seed: seeds dropout; initial weights come from `load` (see `ParameterSet.initial`).
+    public init(architecture: Architecture, batchSize: Int, trainable: Bool, seed: UInt64 = 0,
+                engine sharedEngine: Engine? = nil) throws(EngineError) {
+        precondition(batchSize >= 1, "batch size must be at least 1")
+        self.architecture = architecture
+        self.batchSize = batchSize
+        self.trainable = trainable
+        let engine: Engine
+        if let sharedEngine { engine = sharedEngine } else { engine = try Engine() }
+        self.engine = engine
+        stream = try Stream(engine: engine)
+        let inputDescriptor = MemoryDescriptor(dims: [batchSize, 1, architecture.width, architecture.height, architecture.depth])
+        input = try Memory(inputDescriptor, engine: engine)
+        var blocks: [ConvBlock] = []
+        var previous = inputDescriptor
+        var size = [architecture.width, architecture.height, architecture.depth]
+        for (index, filters) in Architecture.filters.enumerated() {
+            let block = try ConvBlock(index: index, engine: engine, batch: batchSize, input: previous,
+                                      inChannels: architecture.inputChannels(ofBlock: index), outChannels: filters,
+                                      size: size, training: trainable, needsInputGradient: index > 0)
+            blocks.append(block)
+            previous = block.outputDescriptor
+            size = size.map { ($0 - 2) / 2 }
+        }
+        self.blocks = blocks
+        let lastDims = previous.dims
+        let plainLast = MemoryDescriptor(dims: lastDims)
+        toPlain = try .reorder(engine: engine, from: previous, to: plainLast)
+        lastPlain = try Memory(plainLast, engine: engine)
+        head = try DenseHead(engine: engine, batch: batchSize, channels: Architecture.filters.last!, training: trainable)
+        dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50F_0D0F)
+        if trainable {
+            lastGradientPlain = try Memory(plainLast, engine: engine)
+            fromPlain = try .reorder(engine: engine, from: plainLast, to: previous)
+            lastGradient = try Memory(previous, engine: engine)
+        } else {
+            lastGradientPlain = nil; fromPlain = nil; lastGradient = nil
+        }
+        if trainable { optimizer = try OptimizerState(parameters: trainableParameters(), engine: engine) }
+    }
+
+    // MARK: Parameters
+
+    /// The parameter tensors Adam updates, with their gradients (training networks only).
+    private func trainableParameters() -> [(value: Memory, gradient: Memory)] {
+        var list: [(Memory, Memory)] = []
+        for block in blocks {
+            guard let g = block.gradients else { return [] }
+            list += [(block.weights, g.weights), (block.bias, g.bias), (block.gamma, g.gamma), (block.beta, g.beta)]
+        }
+        guard let g = head.gradients else { return [] }
+        list += [(head.fc1Weight, g.fc1Weight), (head.fc1Bias, g.fc1Bias), (head.fc2Weight, g.fc2Weight), (head.fc2Bias, g.fc2Bias)]
+        return list
+    }
+
+    /// Every named tensor with its memory, in the checkpoint's order.
+    private var namedMemories: [(String, Memory)] {
+        var list: [(String, Memory)] = []
+        for block in blocks {
+            let n = block.index + 1
+            list += [("conv\(n).weight", block.weights), ("conv\(n).bias", block.bias), ("bn\(n).weight", block.gamma),
+                     ("bn\(n).bias", block.beta), ("bn\(n).running_mean", block.runningMean), ("bn\(n).running_var", block.runningVariance)]
+        }
+        list += [("fc1.weight", head.fc1Weight), ("fc1.bias", head.fc1Bias), ("fc2.weight", head.fc2Weight), ("fc2.bias", head.fc2Bias)]
+        return list
+    }
+
+    /// Sets every parameter. - Precondition: `parameters.mismatches(with: architecture)` is empty.
+    public func load(_ parameters: ParameterSet) throws(EngineError) {
+        precondition(parameters.mismatches(with: architecture).isEmpty, "parameters do not fit: \(parameters.mismatches(with: architecture))")
+        for (name, memory) in namedMemories {
+            try write(parameters[name]!, into: memory)
+        }
+    }
+
+    /// Every parameter, in canonical layout.
+    public func parameters() throws(EngineError) -> ParameterSet {
+        var tensors: [String: [Float]] = [:]
+        for (name, memory) in namedMemories { tensors[name] = try read(memory) }
+        return ParameterSet(tensors: tensors)
+    }
+
+    /// Plain values into a memory of any layout.
+    private func write(_ values: [Float], into memory: Memory) throws(EngineError) {
+        if memory.descriptor.isPlain { memory.write(values); return }
+        let plain = try Memory(MemoryDescriptor(dims: memory.descriptor.dims), engine: engine)
+        plain.write(values)
+        try Primitive.reorder(engine: engine, from: plain.descriptor, to: memory.descriptor).execute(on: stream, [.src: plain, .dst: memory])
+    }
+
+    private func read(_ memory: Memory) throws(EngineError) -> [Float] {
+        if memory.descriptor.isPlain { return memory.read() }
+        let plain = try Memory(MemoryDescriptor(dims: memory.descriptor.dims), engine: engine)
+        try Primitive.reorder(engine: engine, from: memory.descriptor, to: plain.descriptor).execute(on: stream, [.src: memory, .dst: plain])
+        return plain.read()
+    }
+
+    // MARK: Forward and training
+
+    /// Elements of one input sample (X·Y·Z).
+    public var sampleSize: Int { architecture.width * architecture.height * architecture.depth }
+
+    /// Pre-sigmoid logits for up to `batchSize` samples (inference: running BatchNorm statistics,
+    /// no dropout). `inputs` holds the samples back to back, each [1, X, Y, Z] row-major.
+    public func logits(for inputs: [Float]) throws(EngineError) -> [Float] {
+        let count = inputs.count / sampleSize
+        precondition(inputs.count == count * sampleSize && (1...batchSize).contains(count), "inputs must be 1…\(batchSize) samples of \(sampleSize) values")
+        try forward(inputs, training: false)
+        var unused = dropoutGenerator
+        return Array(head.forward(lastPlain, dropout: false, generator: &unused).prefix(count))
+    }
+
+    /// One training step on a full batch: forward with batch statistics and dropout, binary
+    /// cross-entropy, backward, one Adam update. Returns the batch's mean loss and its logits.
+    public func trainStep(inputs: [Float], labels: [Float]) throws(EngineError) -> (loss: Double, logits: [Float]) {
+        precondition(trainable, "trainStep needs a network made with trainable: true")
+        precondition(inputs.count == batchSize * sampleSize && labels.count == batchSize, "a training step takes exactly one full batch")
+        let (loss, logits) = try computeGradients(inputs: inputs, labels: labels, dropout: true)
+        optimizer!.step(parameters: trainableParameters())
+        return (loss, logits)
+    }
+
+    /// Forward and backward without updating: fills every gradient (for tests and diagnostics).
+    /// Dropout can be turned off to make the loss a deterministic function of the parameters.
+    public func computeGradients(inputs: [Float], labels: [Float], dropout: Bool) throws(EngineError) -> (loss: Double, logits: [Float]) {
+        try forward(inputs, training: true)
+        let logits = head.forward(lastPlain, dropout: dropout, generator: &dropoutGenerator)
+        let (loss, logitGradient) = BinaryCrossEntropy.lossAndGradient(logits: logits, labels: labels)
+        head.backward(logitGradient: logitGradient, into: lastGradientPlain!)
+        try fromPlain!.execute(on: stream, [.src: lastGradientPlain!, .dst: lastGradient!])
+        var outputGradient = lastGradient!
+        for block in blocks.reversed() {
+            let blockInput = block.index == 0 ? input : blocks[block.index - 1].output
+            try block.backward(outputGradient, input: blockInput, stream: stream)
+            if let next = block.gradients?.input { outputGradient = next }
+        }
+        try stream.wait()
+        return (loss, logits)
+    }
+
+    /// The gradients of the last `computeGradients`/`trainStep`, by parameter name, in canonical layout.
+    public func gradients() throws(EngineError) -> ParameterSet {
+        precondition(trainable)
+        var tensors: [String: [Float]] = [:]
+        for block in blocks {
+            let n = block.index + 1, g = block.gradients!
+            tensors["conv\(n).weight"] = try read(g.weights)
+            tensors["conv\(n).bias"] = g.bias.read()
+            tensors["bn\(n).weight"] = g.gamma.read()
+            tensors["bn\(n).bias"] = g.beta.read()
+        }
+        let g = head.gradients!
+        tensors["fc1.weight"] = g.fc1Weight.read(); tensors["fc1.bias"] = g.fc1Bias.read()
+        tensors["fc2.weight"] = g.fc2Weight.read(); tensors["fc2.bias"] = g.fc2Bias.read()
+        return ParameterSet(tensors: tensors)
+    }
+
+    private func forward(_ inputs: [Float], training: Bool) throws(EngineError) {
+        var padded = inputs
+        if padded.count < batchSize * sampleSize { padded += [Float](repeating: 0, count: batchSize * sampleSize - padded.count) }
+        input.write(padded)
+        var current = input
+        for block in blocks {
+            try block.forward(current, training: training, stream: stream)
+            current = block.output
+        }
+        try toPlain.execute(on: stream, [.src: current, .dst: lastPlain])
+        try stream.wait()
+    }
+
+    // MARK: Optimizer
+
+    /// The optimizer's settings; change before training starts.
+    public var adamSettings: AdamSettings {
+        get { optimizer?.settings ?? AdamSettings() }
+        set { optimizer?.settings = newValue }
+    }
+
+    /// Optimizer steps taken (the learning-rate schedule's position).
+    public var optimizerStep: Int { optimizer?.step ?? 0 }
+}
+
+/// Adam's moments for every trainable tensor, in the tensors' own layouts, and the step count.
+struct OptimizerState {
+    var settings = AdamSettings()
+    var step = 0
+    let moments: [(m: Memory, v: Memory)]
+
+    init(parameters: [(value: Memory, gradient: Memory)], engine: Engine) throws(EngineError) {
+        moments = try parameters.map { pair throws(EngineError) in
+            (try Memory(pair.value.descriptor, engine: engine), try Memory(pair.value.descriptor, engine: engine))
+        }
+    }
+
+    mutating func step(parameters: [(value: Memory, gradient: Memory)]) {
+        let alpha = settings.stepSize(atStep: step)
+        for ((value, gradient), (m, v)) in zip(parameters, moments) {
+            value.withFloats { w in gradient.withFloats { g in m.withFloats { mb in v.withFloats { vb in
+                adamUpdate(value: w, gradient: g, m: mb, v: vb, settings: settings, stepSize: alpha)
+            } } } }
+        }
+        step += 1
+    }
+}
