@@ -206,6 +206,32 @@ public final class Network {
 
     /// Optimizer steps taken (the learning-rate schedule's position).
     public var optimizerStep: Int { optimizer?.step ?? 0 }
+
+    /// Adam's state in canonical layout, for checkpoints (training networks only).
+    public func optimizerSnapshot() throws(EngineError) -> OptimizerSnapshot {
+        precondition(trainable, "only training networks have an optimizer")
+        var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
+        for ((name, _), moments) in zip(trainableNames, optimizer!.moments) {
+            m[name] = try read(moments.m)
+            v[name] = try read(moments.v)
+        }
+        return OptimizerSnapshot(step: optimizer!.step, m: ParameterSet(tensors: m), v: ParameterSet(tensors: v))
+    }
+
+    /// Restores Adam's state saved by `optimizerSnapshot`.
+    public func restoreOptimizer(_ snapshot: OptimizerSnapshot) throws(EngineError) {
+        precondition(trainable, "only training networks have an optimizer")
+        for ((name, _), moments) in zip(trainableNames, optimizer!.moments) {
+            try write(snapshot.m[name]!, into: moments.m)
+            try write(snapshot.v[name]!, into: moments.v)
+        }
+        optimizer!.step = snapshot.step
+    }
+
+    /// Names of the trainable tensors, in `trainableParameters()` order.
+    private var trainableNames: [(String, Memory)] {
+        namedMemories.filter { !$0.0.contains("running_") }
+    }
 }
 
 /// Adam's moments for every trainable tensor, in the tensors' own layouts, and the step count.
