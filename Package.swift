@@ -32,11 +32,11 @@ let package = Package(
 
         // MARK: Synthetic data and benchmarks
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
-        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth"]),
+        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine"]),
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
-            "NIfTI", "Preprocess", "Synth", "Benchmarks", "AtomicFile",
+            "NIfTI", "Preprocess", "Synth", "Model", "Benchmarks", "AtomicFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [

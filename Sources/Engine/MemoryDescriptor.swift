@@ -25,13 +25,12 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
     public init(dims: [Int], type: DataType = .f32, layout: Layout = .plain) {
         precondition((1...5).contains(dims.count) && dims.allSatisfy { $0 > 0 }, "bad tensor dims \(dims)")
         var desc = dnnl_memory_desc_t()
-        var cDims = dnnlDims(dims)
         let tag: dnnl_format_tag_t
         switch layout {
         case .any: tag = dnnl_format_tag_any
         case .plain: tag = [dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde][dims.count - 1]
         }
-        mustSucceed(withUnsafePointer(to: &cDims.0) { dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), $0, type.raw, tag) },
+        mustSucceed(withDims(dims) { dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), $0, type.raw, tag) },
                     "init memory descriptor \(dims)")
         raw = desc
     }
@@ -70,13 +69,10 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
     public var description: String { "\(dims)\(type == .bf16 ? " bf16" : "")\(isPlain ? "" : " (blocked)")" }
 }
 
-/// A `dnnl_dims_t` (12 × Int64) from a short list.
-func dnnlDims(_ values: [Int]) -> dnnl_dims_t {
+/// Calls `body` with a `dnnl_dims_t`-sized array (12 × Int64) holding `values`, zero-padded.
+/// (An array, not the imported tuple: a pointer to a tuple's first element does not cover the rest.)
+func withDims<R>(_ values: [Int], _ body: (UnsafePointer<Int64>) -> R) -> R {
     precondition(values.count <= 12)
-    var dims: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    withUnsafeMutableBytes(of: &dims) { raw in
-        let typed = raw.bindMemory(to: Int64.self)
-        for (index, value) in values.enumerated() { typed[index] = Int64(value) }
-    }
-    return dims
+    let padded = values.map(Int64.init) + [Int64](repeating: 0, count: 12 - values.count)
+    return padded.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -16,8 +16,7 @@ extension Primitive {
                                           relu: Bool) throws(EngineError) -> Primitive {
         var desc = dnnl_convolution_desc_t()
         var (s, w, b, d) = (src.raw, weights.raw, bias.raw, dst.raw)
-        var strides = dnnlDims([1, 1, 1]), padding = dnnlDims([0, 0, 0])
-        try check(withUnsafePointer(to: &strides.0) { st in withUnsafePointer(to: &padding.0) { pad in
+        try check(withDims([1, 1, 1]) { st in withDims([0, 0, 0]) { pad in
             dnnl_convolution_forward_desc_init(&desc, mode.raw, dnnl_convolution_direct, &s, &w, &b, &d, st, pad, pad)
         } }, "describe convolution forward")
         let attributes = try Attributes(relu: relu)
@@ -29,8 +28,7 @@ extension Primitive {
                                                diffDst: MemoryDescriptor, forward: Primitive) throws(EngineError) -> Primitive {
         var desc = dnnl_convolution_desc_t()
         var (s, w, d) = (diffSrc.raw, weights.raw, diffDst.raw)
-        var strides = dnnlDims([1, 1, 1]), padding = dnnlDims([0, 0, 0])
-        try check(withUnsafePointer(to: &strides.0) { st in withUnsafePointer(to: &padding.0) { pad in
+        try check(withDims([1, 1, 1]) { st in withDims([0, 0, 0]) { pad in
             dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &s, &w, &d, st, pad, pad)
         } }, "describe convolution backward data")
         return try create(&desc, attributes: nil, engine: engine, hint: forward, name: "convolution backward data")
@@ -42,8 +40,7 @@ extension Primitive {
                                                   forward: Primitive) throws(EngineError) -> Primitive {
         var desc = dnnl_convolution_desc_t()
         var (s, w, b, d) = (src.raw, diffWeights.raw, diffBias.raw, diffDst.raw)
-        var strides = dnnlDims([1, 1, 1]), padding = dnnlDims([0, 0, 0])
-        try check(withUnsafePointer(to: &strides.0) { st in withUnsafePointer(to: &padding.0) { pad in
+        try check(withDims([1, 1, 1]) { st in withDims([0, 0, 0]) { pad in
             dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &s, &w, &b, &d, st, pad, pad)
         } }, "describe convolution backward weights")
         return try create(&desc, attributes: nil, engine: engine, hint: forward, name: "convolution backward weights")
@@ -53,8 +50,7 @@ extension Primitive {
     public static func maxPoolForward(engine: Engine, src: MemoryDescriptor, dst: MemoryDescriptor, mode: Mode) throws(EngineError) -> Primitive {
         var desc = dnnl_pooling_v2_desc_t()
         var (s, d) = (src.raw, dst.raw)
-        var two = dnnlDims([2, 2, 2]), zero = dnnlDims([0, 0, 0])
-        try check(withUnsafePointer(to: &two.0) { t in withUnsafePointer(to: &zero.0) { z in
+        try check(withDims([2, 2, 2]) { t in withDims([0, 0, 0]) { z in
             dnnl_pooling_v2_forward_desc_init(&desc, mode.raw, dnnl_pooling_max, &s, &d, t, t, z, z, z)
         } }, "describe max pooling forward")
         return try create(&desc, attributes: nil, engine: engine, hint: nil, name: "max pooling forward")
@@ -65,8 +61,7 @@ extension Primitive {
                                        forward: Primitive) throws(EngineError) -> Primitive {
         var desc = dnnl_pooling_v2_desc_t()
         var (s, d) = (diffSrc.raw, diffDst.raw)
-        var two = dnnlDims([2, 2, 2]), zero = dnnlDims([0, 0, 0])
-        try check(withUnsafePointer(to: &two.0) { t in withUnsafePointer(to: &zero.0) { z in
+        try check(withDims([2, 2, 2]) { t in withDims([0, 0, 0]) { z in
             dnnl_pooling_v2_backward_desc_init(&desc, dnnl_pooling_max, &s, &d, t, t, z, z, z)
         } }, "describe max pooling backward")
         return try create(&desc, attributes: nil, engine: engine, hint: forward, name: "max pooling backward")

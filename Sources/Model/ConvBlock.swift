@@ -38,6 +38,9 @@ final class ConvBlock {
 
     /// Gradients and backward primitives (training only).
     let gradients: Gradients?
+    /// Times each primitive when set (benchmarks).
+    var profiler: Profiler?
+    private var label: String { "block\(index + 1)" }
 
     struct Gradients {
         let weights: Memory
@@ -150,16 +153,26 @@ final class ConvBlock {
     /// Runs the block on `input` into `output`. Training mode normalises with the batch's statistics
     /// and moves the running ones towards them (Keras momentum 0.99); inference uses the running ones.
     func forward(_ input: Memory, training useBatchStatistics: Bool, stream: Stream) throws(EngineError) {
-        try convolution.execute(on: stream, [.src: input, .weights: weights, .bias: bias, .dst: convolved])
+        try profiler.measure("\(label) conv+relu forward") { () throws(EngineError) in
+            try convolution.execute(on: stream, [.src: input, .weights: weights, .bias: bias, .dst: convolved])
+        }
         if useBatchStatistics, let poolTraining, let normTraining, let workspace {
-            try poolTraining.execute(on: stream, [.src: convolved, .dst: pooled, .workspace: workspace])
-            try normTraining.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
-                                                  .mean: batchMean, .variance: batchVariance])
+            try profiler.measure("\(label) pool forward") { () throws(EngineError) in
+                try poolTraining.execute(on: stream, [.src: convolved, .dst: pooled, .workspace: workspace])
+            }
+            try profiler.measure("\(label) batchnorm forward") { () throws(EngineError) in
+                try normTraining.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
+                                                      .mean: batchMean, .variance: batchVariance])
+            }
             updateRunningStatistics()
         } else {
-            try poolInference.execute(on: stream, [.src: convolved, .dst: pooled])
-            try normInference.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
-                                                   .mean: runningMean, .variance: runningVariance])
+            try profiler.measure("\(label) pool forward") { () throws(EngineError) in
+                try poolInference.execute(on: stream, [.src: convolved, .dst: pooled])
+            }
+            try profiler.measure("\(label) batchnorm forward") { () throws(EngineError) in
+                try normInference.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
+                                                       .mean: runningMean, .variance: runningVariance])
+            }
         }
     }
 
@@ -167,24 +180,32 @@ final class ConvBlock {
     /// `input`: fills the parameter gradients and, unless this is the first block, `gradients.input`.
     func backward(_ outputGradient: Memory, input: Memory, stream: Stream) throws(EngineError) {
         guard let g = gradients, let workspace else { preconditionFailure("backward on an inference block") }
-        try g.normBackward.execute(on: stream, [.src: pooled, .mean: batchMean, .variance: batchVariance, .diffDst: outputGradient,
-                                               .scale: gamma, .shift: beta, .diffSrc: g.pooled, .diffScale: g.gamma, .diffShift: g.beta])
-        try g.reluBackward.execute(on: stream, [.dst: pooled, .diffDst: g.pooled, .diffSrc: g.pooled])
-        // `convolved` now receives the gradient of the convolution's output.
-        try g.poolBackward.execute(on: stream, [.diffDst: g.pooled, .diffSrc: convolved, .workspace: workspace])
-        if let (reorder, source) = g.gradientReorder {
-            try g.weightsBackward.execute(on: stream, [.src: input, .diffDst: convolved, .diffWeights: source, .diffBias: g.bias])
-            try reorder.execute(on: stream, [.src: source, .dst: g.weights])
-        } else {
-            try g.weightsBackward.execute(on: stream, [.src: input, .diffDst: convolved, .diffWeights: g.weights, .diffBias: g.bias])
+        try profiler.measure("\(label) batchnorm backward") { () throws(EngineError) in
+            try g.normBackward.execute(on: stream, [.src: pooled, .mean: batchMean, .variance: batchVariance, .diffDst: outputGradient,
+                                                   .scale: gamma, .shift: beta, .diffSrc: g.pooled, .diffScale: g.gamma, .diffShift: g.beta])
+        }
+        try profiler.measure("\(label) relu+pool backward") { () throws(EngineError) in
+            try g.reluBackward.execute(on: stream, [.dst: pooled, .diffDst: g.pooled, .diffSrc: g.pooled])
+            // `convolved` now receives the gradient of the convolution's output.
+            try g.poolBackward.execute(on: stream, [.diffDst: g.pooled, .diffSrc: convolved, .workspace: workspace])
+        }
+        try profiler.measure("\(label) conv backward weights") { () throws(EngineError) in
+            if let (reorder, source) = g.gradientReorder {
+                try g.weightsBackward.execute(on: stream, [.src: input, .diffDst: convolved, .diffWeights: source, .diffBias: g.bias])
+                try reorder.execute(on: stream, [.src: source, .dst: g.weights])
+            } else {
+                try g.weightsBackward.execute(on: stream, [.src: input, .diffDst: convolved, .diffWeights: g.weights, .diffBias: g.bias])
+            }
         }
         if let dataBackward = g.dataBackward, let inputGradient = g.input {
-            var backwardWeights = weights
-            if let (reorder, destination) = g.weightsReorder {
-                try reorder.execute(on: stream, [.src: weights, .dst: destination])
-                backwardWeights = destination
+            try profiler.measure("\(label) conv backward data") { () throws(EngineError) in
+                var backwardWeights = weights
+                if let (reorder, destination) = g.weightsReorder {
+                    try reorder.execute(on: stream, [.src: weights, .dst: destination])
+                    backwardWeights = destination
+                }
+                try dataBackward.execute(on: stream, [.diffDst: convolved, .weights: backwardWeights, .diffSrc: inputGradient])
             }
-            try dataBackward.execute(on: stream, [.diffDst: convolved, .weights: backwardWeights, .diffSrc: inputGradient])
         }
     }
 

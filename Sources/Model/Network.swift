@@ -24,6 +24,11 @@ public final class Network {
     private var dropoutGenerator: SeededGenerator
     private var optimizer: OptimizerState?
 
+    /// Times every stage when set (benchmarks); nil costs nothing.
+    public var profiler: Profiler? {
+        didSet { for block in blocks { block.profiler = profiler } }
+    }
+
     /// - Parameters:
     ///   - trainable: also build the backward pass and optimizer state (more memory).
     ///   - seed: seeds dropout; initial weights come from `load` (see `ParameterSet.initial`).
@@ -144,7 +149,8 @@ public final class Network {
         precondition(trainable, "trainStep needs a network made with trainable: true")
         precondition(inputs.count == batchSize * sampleSize && labels.count == batchSize, "a training step takes exactly one full batch")
         let (loss, logits) = try computeGradients(inputs: inputs, labels: labels, dropout: true)
-        optimizer!.step(parameters: trainableParameters())
+        let parameters = trainableParameters()
+        profiler.measure("adam update") { optimizer!.step(parameters: parameters) }
         return (loss, logits)
     }
 
@@ -152,9 +158,9 @@ public final class Network {
     /// Dropout can be turned off to make the loss a deterministic function of the parameters.
     public func computeGradients(inputs: [Float], labels: [Float], dropout: Bool) throws(EngineError) -> (loss: Double, logits: [Float]) {
         try forward(inputs, training: true)
-        let logits = head.forward(lastPlain, dropout: dropout, generator: &dropoutGenerator)
+        let logits = profiler.measure("head forward") { head.forward(lastPlain, dropout: dropout, generator: &dropoutGenerator) }
         let (loss, logitGradient) = BinaryCrossEntropy.lossAndGradient(logits: logits, labels: labels)
-        head.backward(logitGradient: logitGradient, into: lastGradientPlain!)
+        profiler.measure("head backward") { head.backward(logitGradient: logitGradient, into: lastGradientPlain!) }
         try fromPlain!.execute(on: stream, [.src: lastGradientPlain!, .dst: lastGradient!])
         var outputGradient = lastGradient!
         for block in blocks.reversed() {

@@ -8,7 +8,7 @@ import Synth
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-mode benchmarks (medians of several runs, with the reference measured in the same run).",
-        subcommands: [PreprocessBench.self])
+        subcommands: [PreprocessBench.self, EngineBench.self])
 
     struct PreprocessBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -45,6 +45,38 @@ struct Bench: ParsableCommand {
             let phantom = PhantomGenerator(seed: 7).make(index: 0, abnormal: true, slices: 64)
             try AtomicFile.write(try SyntheticDataset.encode(phantom, level: 6), to: path)
             return path
+        }
+    }
+
+    struct EngineBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "engine",
+            abstract: "Time a training step (forward + backward + Adam) and one scan's prediction at 128×128×64, batch 2.")
+
+        @Option(help: "Precision of the convolutions (f32; bf16 is not built yet).") var precision = "f32"
+        @Option(help: "Timed training steps (after one warm-up).") var steps = 5
+        @Option(help: "A python with TensorFlow, e.g. \"$(scripts/tf_venv.sh)\", to measure the reference in the same run.") var python: String?
+        @Option(help: "The reference script.") var referenceScript = "scripts/reference_model.py"
+        @Flag(help: "Print the report as one JSON object on the last line.") var json = false
+
+        func validate() throws {
+            guard precision == "f32" else { throw ValidationError("--precision \(precision) is not available yet: only f32 is built") }
+            guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
+        }
+
+        func run() throws {
+            let report: EngineBenchmark.Report
+            do {
+                report = try EngineBenchmark(steps: steps, python: python, referenceScript: referenceScript).run()
+            } catch {
+                throw fail(error)
+            }
+            print(report.table)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
         }
     }
 }

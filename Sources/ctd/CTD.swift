@@ -11,7 +11,7 @@ struct CTD: ParsableCommand {
         abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
         discussion: "Offline tools for now: inspect and preprocess NIfTI scans, make synthetic data, run benchmarks.",
         version: CTDVersion.string,
-        subcommands: [Inspect.self, Preprocess.self, Synth.self, Bench.self])
+        subcommands: [Inspect.self, Preprocess.self, Synth.self, ModelCommand.self, Bench.self])
 }
 
 enum CTDVersion {

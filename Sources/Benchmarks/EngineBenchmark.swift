@@ -1,0 +1,150 @@
+import Foundation
+import Model
+
+/// Times the seed's network on oneDNN: a full training step (forward, backward, Adam) at the
+/// training batch size and one scan's prediction, layer by layer, with peak memory — and, when a
+/// Python with TensorFlow is given, the same model in Keras measured in the same run.
+public struct EngineBenchmark {
+    public var architecture: Architecture
+    public var batchSize: Int
+    public var steps: Int
+    /// A python with tensorflow + keras (scripts/tf_venv.sh), or nil to skip the reference.
+    public var python: String?
+    public var referenceScript: String
+
+    public init(architecture: Architecture = .seed, batchSize: Int = 2, steps: Int, python: String?, referenceScript: String) {
+        self.architecture = architecture
+        self.batchSize = batchSize
+        self.steps = steps
+        self.python = python
+        self.referenceScript = referenceScript
+    }
+
+    public struct Report: Codable, Sendable {
+        public var inputSize: [Int]
+        public var batchSize: Int
+        public var precision: String
+        public var steps: Int
+        public var trainStepMs: Double
+        public var firstStepMs: Double
+        public var trainGFLOPs: Double
+        public var predictMs: Double
+        public var predictGFLOPs: Double
+        public var peakRssMb: Double
+        /// Median ms per stage of a training step, in execution order.
+        public var stages: [Stage]
+        public var oneDNNVersion: String
+        public var reference: Reference?
+
+        public struct Stage: Codable, Sendable {
+            public var name: String
+            public var ms: Double
+        }
+
+        /// TensorFlow's figures from scripts/reference_model.py bench, same run.
+        public struct Reference: Codable, Sendable {
+            public var trainStepMs: Double
+            public var predictMs: Double
+            public var peakRssMb: Double
+            public var versions: String
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case inputSize = "input_size", batchSize = "batch_size", precision, steps
+            case trainStepMs = "train_step_ms", firstStepMs = "first_step_ms", trainGFLOPs = "train_gflops_per_s"
+            case predictMs = "predict_ms", predictGFLOPs = "predict_gflops_per_s", peakRssMb = "peak_rss_mb"
+            case stages, oneDNNVersion = "onednn_version", reference
+        }
+    }
+
+    public func run() throws -> Report {
+        let sample = architecture.width * architecture.height * architecture.depth
+        var generator = SystemRandomNumberGenerator()
+        let inputs = (0..<(batchSize * sample)).map { _ in Float.random(in: 0..<1, using: &generator) }
+        let labels = (0..<batchSize).map { Float($0 % 2) }
+
+        // Prediction first, with its own network, so the training network's memory does not count.
+        var predictTimes: [Double] = []
+        do {
+            let predictor = try Network(architecture: architecture, batchSize: 1, trainable: false)
+            try predictor.load(.initial(for: architecture, seed: 1))
+            let scan = Array(inputs.prefix(sample))
+            _ = try predictor.logits(for: scan)
+            for _ in 0..<max(3, steps) { predictTimes.append(try timed { try predictor.logits(for: scan) }.seconds) }
+        }
+
+        let network = try Network(architecture: architecture, batchSize: batchSize, trainable: true, seed: 1)
+        try network.load(.initial(for: architecture, seed: 1))
+        let first = try timed { try network.trainStep(inputs: inputs, labels: labels) }.seconds
+        let profiler = Profiler()
+        network.profiler = profiler
+        var stepTimes: [Double] = []
+        var stageSamples: [String: [Double]] = [:]
+        for _ in 0..<steps {
+            profiler.reset()
+            stepTimes.append(try timed { try network.trainStep(inputs: inputs, labels: labels) }.seconds)
+            for (name, seconds) in profiler.seconds { stageSamples[name, default: []].append(seconds) }
+        }
+        let step = median(stepTimes), predict = median(predictTimes)
+        var report = Report(
+            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: "f32",
+            steps: steps, trainStepMs: step * 1000, firstStepMs: first * 1000,
+            trainGFLOPs: architecture.trainingFLOPsPerSample * Double(batchSize) / step / 1e9,
+            predictMs: predict * 1000, predictGFLOPs: architecture.forwardFLOPs / predict / 1e9,
+            peakRssMb: Double(ProcessMemory.peak()) / 1_048_576,
+            stages: profiler.order.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
+            oneDNNVersion: EngineInfo.version, reference: nil)
+        if let python { report.reference = try runReference(python: python) }
+        return report
+    }
+
+    private func runReference(python: String) throws -> Report.Reference {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [referenceScript, "bench", "--steps", String(steps),
+                             "--size", String(architecture.width), String(architecture.height), String(architecture.depth),
+                             "--batch", String(batchSize)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let train = object["train_step_ms"] as? Double, let predict = object["predict_ms"] as? Double else {
+            throw BenchmarkError(reason: "the TensorFlow reference (\(python) \(referenceScript) bench) failed with status \(process.terminationStatus)")
+        }
+        return Report.Reference(trainStepMs: train, predictMs: predict, peakRssMb: object["peak_rss_mb"] as? Double ?? 0,
+                                versions: "TensorFlow \(object["tf_version"] ?? "?"), Keras \(object["keras_version"] ?? "?")")
+    }
+}
+
+import Engine
+
+enum EngineInfo {
+    static var version: String { Engine.libraryVersion }
+}
+
+extension EngineBenchmark.Report {
+    public var table: String {
+        var lines = [
+            "engine benchmark: seed CNN \(inputSize.map(String.init).joined(separator: "×")), batch \(batchSize), \(precision), oneDNN \(oneDNNVersion), \(steps) steps, medians",
+            String(format: "training step  %8.1f ms  %6.1f GFLOP/s   (first step %.0f ms)", trainStepMs, trainGFLOPs, firstStepMs),
+            String(format: "predict 1 scan %8.1f ms  %6.1f GFLOP/s", predictMs, predictGFLOPs),
+            String(format: "peak RSS       %8.0f MB", peakRssMb),
+            "stage                                 ms",
+        ]
+        for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }
+        if let reference {
+            lines.append("reference (\(reference.versions), same run):")
+            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ 0.95)", reference.trainStepMs, trainStepMs / reference.trainStepMs))
+            lines.append(String(format: "  predict       %.1f ms → ratio %.2f (target ≤ 0.40)", reference.predictMs, predictMs / reference.predictMs))
+            lines.append(String(format: "  peak RSS      %.0f MB (ctd target ≤ 1400 MB)", reference.peakRssMb))
+        } else {
+            lines.append("reference not measured (pass --python \"$(scripts/tf_venv.sh)\"); figures measured here earlier: TF 1124 ms per step, 238 ms per scan, 2.26 GB")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
