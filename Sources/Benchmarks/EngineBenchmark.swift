@@ -7,14 +7,16 @@ import Model
 public struct EngineBenchmark {
     public var architecture: Architecture
     public var batchSize: Int
+    public var precision: Precision
     public var steps: Int
     /// A python with tensorflow + keras (scripts/tf_venv.sh), or nil to skip the reference.
     public var python: String?
     public var referenceScript: String
 
-    public init(architecture: Architecture = .seed, batchSize: Int = 2, steps: Int, python: String?, referenceScript: String) {
+    public init(architecture: Architecture = .seed, batchSize: Int = 2, precision: Precision = .f32, steps: Int, python: String?, referenceScript: String) {
         self.architecture = architecture
         self.batchSize = batchSize
+        self.precision = precision
         self.steps = steps
         self.python = python
         self.referenceScript = referenceScript
@@ -66,14 +68,14 @@ public struct EngineBenchmark {
         // Prediction first, with its own network, so the training network's memory does not count.
         var predictTimes: [Double] = []
         do {
-            let predictor = try Network(architecture: architecture, batchSize: 1, trainable: false)
+            let predictor = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
             try predictor.load(.initial(for: architecture, seed: 1))
             let scan = Array(inputs.prefix(sample))
             _ = try predictor.logits(for: scan)
             for _ in 0..<max(3, steps) { predictTimes.append(try timed { try predictor.logits(for: scan) }.seconds) }
         }
 
-        let network = try Network(architecture: architecture, batchSize: batchSize, trainable: true, seed: 1)
+        let network = try Network(architecture: architecture, batchSize: batchSize, trainable: true, precision: precision, seed: 1)
         try network.load(.initial(for: architecture, seed: 1))
         let first = try timed { try network.trainStep(inputs: inputs, labels: labels) }.seconds
         let profiler = Profiler()
@@ -87,7 +89,7 @@ public struct EngineBenchmark {
         }
         let step = median(stepTimes), predict = median(predictTimes)
         var report = Report(
-            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: "f32",
+            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: precision.rawValue,
             steps: steps, trainStepMs: step * 1000, firstStepMs: first * 1000,
             trainGFLOPs: architecture.trainingFLOPsPerSample * Double(batchSize) / step / 1e9,
             predictMs: predict * 1000, predictGFLOPs: architecture.forwardFLOPs / predict / 1e9,

@@ -19,6 +19,8 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
         case any
         /// Row-major over the given dims: [N, C, X, Y, Z] is NCDHW with the last dim fastest.
         case plain
+        /// Channels fastest ([N, X, Y, Z, C] in memory), the layout AMX kernels want.
+        case channelsLast
     }
 
     /// - Precondition: 1 to 5 positive dims.
@@ -29,6 +31,7 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
         switch layout {
         case .any: tag = dnnl_format_tag_any
         case .plain: tag = [dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde][dims.count - 1]
+        case .channelsLast: tag = [dnnl_a, dnnl_ab, dnnl_acb, dnnl_acdb, dnnl_acdeb][dims.count - 1]
         }
         mustSucceed(withDims(dims) { dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), $0, type.raw, tag) },
                     "init memory descriptor \(dims)")

@@ -13,8 +13,11 @@ final class ConvBlock {
     let outputDescriptor: MemoryDescriptor
     let training: Bool
 
-    // Parameters. weights: [out, in, 3, 3, 3] over (x, y, z), in the convolution's chosen layout.
+    // Parameters. weights: [out, in, 3, 3, 3] over (x, y, z), float32, in a oneDNN-chosen layout.
     let weights: Memory
+    /// The weights as the forward convolution reads them, when that differs from `weights`
+    /// (bf16, or another layout); refreshed by `prepareWeights()` after every change.
+    private let computeWeights: (reorder: Primitive, memory: Memory)?
     let bias: Memory          // [out]
     let gamma: Memory         // [out], BatchNorm scale
     let beta: Memory          // [out], BatchNorm shift
@@ -64,42 +67,66 @@ final class ConvBlock {
     /// - Parameters:
     ///   - input: the layout of the block's input (the scan, or the previous block's output).
     ///   - size: the input's spatial size (x, y, z).
+    ///   - precision: bf16 runs convolutions and keeps activations in bf16; weights stay float32
+    ///     (`weights`) and are converted into `computeWeights` before use.
     init(index: Int, engine: Engine, batch: Int, input: MemoryDescriptor, inChannels: Int, outChannels: Int,
-         size: [Int], training: Bool, needsInputGradient: Bool) throws(EngineError) {
+         size: [Int], training: Bool, needsInputGradient: Bool, precision: Precision) throws(EngineError) {
         self.index = index
         self.training = training
         inputDescriptor = input
         let convSize = size.map { $0 - 2 }
         let pooledSize = convSize.map { $0 / 2 }
         let weightsDims = [outChannels, inChannels, 3, 3, 3]
+        let type = precision.activationType
+        let vector = MemoryDescriptor(dims: [outChannels])
 
         convolution = try .convolutionForward(
-            engine: engine, src: input, weights: MemoryDescriptor(dims: weightsDims, layout: .any),
-            bias: MemoryDescriptor(dims: [outChannels]), dst: MemoryDescriptor(dims: [batch, outChannels] + convSize, layout: .any),
+            engine: engine, src: input, weights: MemoryDescriptor(dims: weightsDims, type: type, layout: .any),
+            bias: vector, dst: MemoryDescriptor(dims: [batch, outChannels] + convSize, type: type, layout: precision.activationLayout),
             mode: training ? .training : .inference, relu: true)
         let convDescriptor = convolution.memoryDescriptor(for: .dst)!
-        let weightsDescriptor = convolution.memoryDescriptor(for: .weights)!
+        let computeDescriptor = convolution.memoryDescriptor(for: .weights)!
         // Pooling picks its output layout to match the convolution's (blocked) one; normalisation
         // and everything after use that, so there are no reorders inside the block.
         poolInference = try .maxPoolForward(engine: engine, src: convDescriptor,
-                                            dst: MemoryDescriptor(dims: [batch, outChannels] + pooledSize, layout: .any), mode: .inference)
+                                            dst: MemoryDescriptor(dims: [batch, outChannels] + pooledSize, type: type, layout: .any), mode: .inference)
         let pooledDescriptor = poolInference.memoryDescriptor(for: .dst)!
         normInference = try .batchNormForward(engine: engine, data: pooledDescriptor, epsilon: Architecture.batchNormEpsilon, mode: .inference)
         outputDescriptor = pooledDescriptor
 
-        weights = try Memory(weightsDescriptor, engine: engine)
-        bias = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
-        gamma = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
-        beta = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
-        runningMean = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
-        runningVariance = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
-        batchMean = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
-        batchVariance = try Memory(MemoryDescriptor(dims: [outChannels]), engine: engine)
+        // The float32 master weights: in the forward layout for f32; for bf16, in the layout the
+        // weight gradient comes in (so Adam needs no reorder), or plain for inference.
+        var weightsBackward: Primitive?
+        if training {
+            let wanted = precision == .f32 ? computeDescriptor : MemoryDescriptor(dims: weightsDims, layout: .any)
+            do {
+                weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: wanted,
+                                                                   diffBias: vector, diffDst: convDescriptor, forward: convolution)
+            } catch {
+                weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: MemoryDescriptor(dims: weightsDims, layout: .any),
+                                                                   diffBias: vector, diffDst: convDescriptor, forward: convolution)
+            }
+        }
+        let gradientDescriptor = weightsBackward?.memoryDescriptor(for: .diffWeights)
+        let masterDescriptor = precision == .f32 ? computeDescriptor : (gradientDescriptor ?? MemoryDescriptor(dims: weightsDims))
+        weights = try Memory(masterDescriptor, engine: engine)
+        if masterDescriptor != computeDescriptor {
+            computeWeights = (try .reorder(engine: engine, from: masterDescriptor, to: computeDescriptor), try Memory(computeDescriptor, engine: engine))
+        } else {
+            computeWeights = nil
+        }
+        bias = try Memory(vector, engine: engine)
+        gamma = try Memory(vector, engine: engine)
+        beta = try Memory(vector, engine: engine)
+        runningMean = try Memory(vector, engine: engine)
+        runningVariance = try Memory(vector, engine: engine)
+        batchMean = try Memory(vector, engine: engine)
+        batchVariance = try Memory(vector, engine: engine)
         convolved = try Memory(convDescriptor, engine: engine)
         pooled = try Memory(pooledDescriptor, engine: engine)
         output = try Memory(pooledDescriptor, engine: engine)
 
-        guard training else {
+        guard training, let weightsBackward, let gradientDescriptor else {
             poolTraining = nil; normTraining = nil; workspace = nil; gradients = nil
             return
         }
@@ -113,37 +140,26 @@ final class ConvBlock {
                                                            epsilon: Architecture.batchNormEpsilon, forward: normTraining)
         let reluBackward = try Primitive.reluBackward(engine: engine, diffData: pooledDescriptor, data: pooledDescriptor)
         let poolBackward = try Primitive.maxPoolBackward(engine: engine, diffSrc: convDescriptor, diffDst: pooledDescriptor, forward: poolTraining)
-        // Ask for the weight gradient in the weights' own layout, so Adam needs no reorder.
-        let weightsBackward: Primitive
         var gradientReorder: (primitive: Primitive, source: Memory)?
-        let biasDescriptor = MemoryDescriptor(dims: [outChannels])
-        do {
-            weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: weightsDescriptor,
-                                                               diffBias: biasDescriptor, diffDst: convDescriptor, forward: convolution)
-        } catch {
-            weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: MemoryDescriptor(dims: weightsDims, layout: .any),
-                                                               diffBias: biasDescriptor, diffDst: convDescriptor, forward: convolution)
-        }
-        let chosenGradient = weightsBackward.memoryDescriptor(for: .diffWeights)!
-        if chosenGradient != weightsDescriptor {
-            gradientReorder = (try .reorder(engine: engine, from: chosenGradient, to: weightsDescriptor), try Memory(chosenGradient, engine: engine))
+        if gradientDescriptor != masterDescriptor {
+            gradientReorder = (try .reorder(engine: engine, from: gradientDescriptor, to: masterDescriptor), try Memory(gradientDescriptor, engine: engine))
         }
         var dataBackward: Primitive?
         var weightsReorder: (primitive: Primitive, destination: Memory)?
         var inputGradient: Memory?
         if needsInputGradient {
-            let backward = try Primitive.convolutionBackwardData(engine: engine, diffSrc: input, weights: MemoryDescriptor(dims: weightsDims, layout: .any),
+            let backward = try Primitive.convolutionBackwardData(engine: engine, diffSrc: input, weights: MemoryDescriptor(dims: weightsDims, type: type, layout: .any),
                                                                  diffDst: convDescriptor, forward: convolution)
             let wanted = backward.memoryDescriptor(for: .weights)!
-            if wanted != weightsDescriptor {
-                weightsReorder = (try .reorder(engine: engine, from: weightsDescriptor, to: wanted), try Memory(wanted, engine: engine))
+            if wanted != masterDescriptor {
+                weightsReorder = (try .reorder(engine: engine, from: masterDescriptor, to: wanted), try Memory(wanted, engine: engine))
             }
             dataBackward = backward
             inputGradient = try Memory(input, engine: engine)
         }
         gradients = Gradients(
-            weights: try Memory(weightsDescriptor, engine: engine), bias: try Memory(biasDescriptor, engine: engine),
-            gamma: try Memory(biasDescriptor, engine: engine), beta: try Memory(biasDescriptor, engine: engine),
+            weights: try Memory(masterDescriptor, engine: engine), bias: try Memory(vector, engine: engine),
+            gamma: try Memory(vector, engine: engine), beta: try Memory(vector, engine: engine),
             pooled: try Memory(pooledDescriptor, engine: engine), input: inputGradient,
             normBackward: normBackward, reluBackward: reluBackward, poolBackward: poolBackward,
             weightsBackward: weightsBackward, weightsReorder: weightsReorder, dataBackward: dataBackward,
@@ -154,7 +170,7 @@ final class ConvBlock {
     /// and moves the running ones towards them (Keras momentum 0.99); inference uses the running ones.
     func forward(_ input: Memory, training useBatchStatistics: Bool, stream: Stream) throws(EngineError) {
         try profiler.measure("\(label) conv+relu forward") { () throws(EngineError) in
-            try convolution.execute(on: stream, [.src: input, .weights: weights, .bias: bias, .dst: convolved])
+            try convolution.execute(on: stream, [.src: input, .weights: computeWeights?.memory ?? weights, .bias: bias, .dst: convolved])
         }
         if useBatchStatistics, let poolTraining, let normTraining, let workspace {
             try profiler.measure("\(label) pool forward") { () throws(EngineError) in
@@ -207,6 +223,12 @@ final class ConvBlock {
                 try dataBackward.execute(on: stream, [.diffDst: convolved, .weights: backwardWeights, .diffSrc: inputGradient])
             }
         }
+    }
+
+    /// Converts the master weights for the forward convolution; call after they change.
+    func prepareWeights(stream: Stream) throws(EngineError) {
+        guard let (reorder, memory) = computeWeights else { return }
+        try reorder.execute(on: stream, [.src: weights, .dst: memory])
     }
 
     /// Keras: moving = moving · momentum + batch · (1 − momentum), with the biased batch variance.

@@ -10,11 +10,15 @@ public final class Network {
     public let architecture: Architecture
     public let batchSize: Int
     public let trainable: Bool
+    public let precision: Precision
 
     private let engine: Engine
     private let stream: Stream
     private let input: Memory
     private let blocks: [ConvBlock]
+    /// links[i] converts what feeds block i (the scan, or block i−1's output) into the type and
+    /// layout block i computes in, and its gradient back; nil where no conversion is needed.
+    private let links: [Link?]
     private let head: DenseHead
     private let toPlain: Primitive
     private let lastPlain: Memory
@@ -32,30 +36,40 @@ public final class Network {
     /// - Parameters:
     ///   - trainable: also build the backward pass and optimizer state (more memory).
     ///   - seed: seeds dropout; initial weights come from `load` (see `ParameterSet.initial`).
-    public init(architecture: Architecture, batchSize: Int, trainable: Bool, seed: UInt64 = 0,
+    public init(architecture: Architecture, batchSize: Int, trainable: Bool, precision: Precision = .f32, seed: UInt64 = 0,
                 engine sharedEngine: Engine? = nil) throws(EngineError) {
         precondition(batchSize >= 1, "batch size must be at least 1")
         self.architecture = architecture
         self.batchSize = batchSize
         self.trainable = trainable
+        self.precision = precision
         let engine: Engine
         if let sharedEngine { engine = sharedEngine } else { engine = try Engine() }
         self.engine = engine
         stream = try Stream(engine: engine)
         let inputDescriptor = MemoryDescriptor(dims: [batchSize, 1, architecture.width, architecture.height, architecture.depth])
         input = try Memory(inputDescriptor, engine: engine)
-        var blocks: [ConvBlock] = []
         var previous = inputDescriptor
+        var blocks: [ConvBlock] = []
+        var links: [Link?] = []
         var size = [architecture.width, architecture.height, architecture.depth]
         for (index, filters) in Architecture.filters.enumerated() {
-            let block = try ConvBlock(index: index, engine: engine, batch: batchSize, input: previous,
+            let blockPrecision = precision.forBlock(index)
+            var link: Link?
+            if previous.type != blockPrecision.activationType {
+                link = try Link(from: previous, to: previous.with(type: blockPrecision.activationType, layout: blockPrecision.activationLayout),
+                                engine: engine, withGradient: trainable && index > 0)
+            }
+            let block = try ConvBlock(index: index, engine: engine, batch: batchSize, input: link?.converted.descriptor ?? previous,
                                       inChannels: architecture.inputChannels(ofBlock: index), outChannels: filters,
-                                      size: size, training: trainable, needsInputGradient: index > 0)
+                                      size: size, training: trainable, needsInputGradient: index > 0, precision: blockPrecision)
             blocks.append(block)
+            links.append(link)
             previous = block.outputDescriptor
             size = size.map { ($0 - 2) / 2 }
         }
         self.blocks = blocks
+        self.links = links
         let lastDims = previous.dims
         let plainLast = MemoryDescriptor(dims: lastDims)
         toPlain = try .reorder(engine: engine, from: previous, to: plainLast)
@@ -104,6 +118,7 @@ public final class Network {
         for (name, memory) in namedMemories {
             try write(parameters[name]!, into: memory)
         }
+        for block in blocks { try block.prepareWeights(stream: stream) }
     }
 
     /// Every parameter, in canonical layout.
@@ -150,7 +165,10 @@ public final class Network {
         precondition(inputs.count == batchSize * sampleSize && labels.count == batchSize, "a training step takes exactly one full batch")
         let (loss, logits) = try computeGradients(inputs: inputs, labels: labels, dropout: true)
         let parameters = trainableParameters()
-        profiler.measure("adam update") { optimizer!.step(parameters: parameters) }
+        try profiler.measure("adam update") { () throws(EngineError) in
+            optimizer!.step(parameters: parameters)
+            for block in blocks { try block.prepareWeights(stream: stream) }
+        }
         return (loss, logits)
     }
 
@@ -164,9 +182,15 @@ public final class Network {
         try fromPlain!.execute(on: stream, [.src: lastGradientPlain!, .dst: lastGradient!])
         var outputGradient = lastGradient!
         for block in blocks.reversed() {
-            let blockInput = block.index == 0 ? input : blocks[block.index - 1].output
+            let link = links[block.index]
+            let blockInput = link?.converted ?? (block.index == 0 ? input : blocks[block.index - 1].output)
             try block.backward(outputGradient, input: blockInput, stream: stream)
-            if let next = block.gradients?.input { outputGradient = next }
+            guard var next = block.gradients?.input else { continue }
+            if let link, let (reorder, gradient) = link.backward {
+                try reorder.execute(on: stream, [.src: next, .dst: gradient])
+                next = gradient
+            }
+            outputGradient = next
         }
         try stream.wait()
         return (loss, logits)
@@ -195,6 +219,10 @@ public final class Network {
         input.write(padded)
         var current = input
         for block in blocks {
+            if let link = links[block.index] {
+                try link.forward.execute(on: stream, [.src: current, .dst: link.converted])
+                current = link.converted
+            }
             try block.forward(current, training: training, stream: stream)
             current = block.output
         }
@@ -237,6 +265,20 @@ public final class Network {
     /// Names of the trainable tensors, in `trainableParameters()` order.
     private var trainableNames: [(String, Memory)] {
         namedMemories.filter { !$0.0.contains("running_") }
+    }
+}
+
+/// A type/layout conversion between two blocks (or the scan and the first block), with the
+/// reverse conversion for the gradient.
+struct Link {
+    let forward: Primitive
+    let converted: Memory
+    let backward: (reorder: Primitive, gradient: Memory)?
+
+    init(from source: MemoryDescriptor, to target: MemoryDescriptor, engine: Engine, withGradient: Bool) throws(EngineError) {
+        forward = try .reorder(engine: engine, from: source, to: target)
+        converted = try Memory(target, engine: engine)
+        backward = withGradient ? (try .reorder(engine: engine, from: target, to: source), try Memory(source, engine: engine)) : nil
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AtomicFile
 import Benchmarks
+import Model
 import Foundation
 import Preprocess
 import Synth
@@ -53,21 +54,20 @@ struct Bench: ParsableCommand {
             commandName: "engine",
             abstract: "Time a training step (forward + backward + Adam) and one scan's prediction at 128×128×64, batch 2.")
 
-        @Option(help: "Precision of the convolutions (f32; bf16 is not built yet).") var precision = "f32"
+        @Option(help: "Precision of the convolutions and activations: f32 or bf16.") var precision: Precision = .f32
         @Option(help: "Timed training steps (after one warm-up).") var steps = 5
         @Option(help: "A python with TensorFlow, e.g. \"$(scripts/tf_venv.sh)\", to measure the reference in the same run.") var python: String?
         @Option(help: "The reference script.") var referenceScript = "scripts/reference_model.py"
         @Flag(help: "Print the report as one JSON object on the last line.") var json = false
 
         func validate() throws {
-            guard precision == "f32" else { throw ValidationError("--precision \(precision) is not available yet: only f32 is built") }
             guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
         }
 
         func run() throws {
             let report: EngineBenchmark.Report
             do {
-                report = try EngineBenchmark(steps: steps, python: python, referenceScript: referenceScript).run()
+                report = try EngineBenchmark(precision: precision, steps: steps, python: python, referenceScript: referenceScript).run()
             } catch {
                 throw fail(error)
             }
@@ -80,3 +80,5 @@ struct Bench: ParsableCommand {
         }
     }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -1,5 +1,5 @@
 import Testing
-@testable import Zlib
+import Zlib
 
 @Suite struct GzipInflaterTests {
     let payload: [UInt8] = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
