@@ -30,6 +30,9 @@ let package = Package(
         .target(name: "Engine", dependencies: ["CDNNL"]),
         .target(name: "Model", dependencies: ["Engine", "SeededRandom", "AtomicFile"]),
 
+        // MARK: ⑤ Outbox: reports and pictures
+        .target(name: "Reports", dependencies: ["Zlib"]),
+
         // MARK: Synthetic data and benchmarks
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
         .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine"]),
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "SeededRandom", "CTDTestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Zlib", "CZlib"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]

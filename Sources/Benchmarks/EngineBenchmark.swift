@@ -141,7 +141,8 @@ extension EngineBenchmark.Report {
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }
         if let reference {
             lines.append("reference (\(reference.versions), same run):")
-            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ 0.95)", reference.trainStepMs, trainStepMs / reference.trainStepMs))
+            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ %@)", reference.trainStepMs, trainStepMs / reference.trainStepMs,
+                                precision == "bf16" ? "0.50" : "0.95"))
             lines.append(String(format: "  predict       %.1f ms → ratio %.2f (target ≤ 0.40)", reference.predictMs, predictMs / reference.predictMs))
             lines.append(String(format: "  peak RSS      %.0f MB (ctd target ≤ 1400 MB)", reference.peakRssMb))
         } else {

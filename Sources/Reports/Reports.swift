@@ -1,0 +1,1 @@
+// The outbox's pictures: PNG encoding, training curves, slice montages.
