@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: System-library shims
@@ -21,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "AtomicFile"),
         .target(name: "SeededRandom"),
+        .target(name: "ContentHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: ① Inbox and ingest: reading scans, preprocessing them
         .target(name: "NIfTI", dependencies: ["Zlib"]),
@@ -29,6 +31,7 @@ let package = Package(
         // MARK: ③ Train and ④ predict: the compute engine
         .target(name: "Engine", dependencies: ["CDNNL"]),
         .target(name: "Model", dependencies: ["Engine", "SeededRandom", "AtomicFile"]),
+        .target(name: "Training", dependencies: ["Model", "Engine", "Preprocess", "NIfTI", "SeededRandom", "ContentHash", "AtomicFile", "Reports"]),
 
         // MARK: ⑤ Outbox: reports and pictures
         .target(name: "Reports", dependencies: ["Zlib"]),
@@ -39,7 +42,7 @@ let package = Package(
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
-            "NIfTI", "Preprocess", "Synth", "Model", "Benchmarks", "AtomicFile",
+            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Engine", "SeededRandom", "CTDTestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Zlib", "CZlib"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),

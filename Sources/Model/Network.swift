@@ -232,6 +232,11 @@ public final class Network {
 
     // MARK: Optimizer
 
+    /// Restarts dropout's random sequence (e.g. per epoch, so a resumed epoch repeats exactly).
+    public func reseedDropout(_ seed: UInt64) {
+        dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50F_0D0F)
+    }
+
     /// The optimizer's settings; change before training starts.
     public var adamSettings: AdamSettings {
         get { optimizer?.settings ?? AdamSettings() }

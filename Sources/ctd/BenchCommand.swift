@@ -80,5 +80,3 @@ struct Bench: ParsableCommand {
         }
     }
 }
-
-extension Precision: ExpressibleByArgument {}

@@ -9,9 +9,9 @@ struct CTD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctd",
         abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
-        discussion: "Offline tools for now: inspect and preprocess NIfTI scans, make synthetic data, run benchmarks.",
+        discussion: "Offline tools for now: inspect and preprocess NIfTI scans, make synthetic data, train and predict, run benchmarks.",
         version: CTDVersion.string,
-        subcommands: [Inspect.self, Preprocess.self, Synth.self, ModelCommand.self, Bench.self])
+        subcommands: [Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, ModelCommand.self, Bench.self])
 }
 
 enum CTDVersion {

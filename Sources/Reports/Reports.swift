@@ -1,1 +1,0 @@
-// The outbox's pictures: PNG encoding, training curves, slice montages.

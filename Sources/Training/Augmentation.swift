@@ -1,0 +1,30 @@
+import Preprocess
+
+/// The seed's training augmentation: rotate each (x, y) plane by an angle drawn from a fixed set
+/// (cubic spline, zero fill, as `scipy.ndimage.rotate(v, angle, reshape=False)`), then clip to [0, 1].
+public enum Augmentation {
+    public static func rotated(_ grid: VoxelGrid, degrees: Double) -> VoxelGrid {
+        var values = rotatePlanes(grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, degrees: degrees)
+        for index in values.indices { values[index] = min(max(values[index], 0), 1) }
+        return VoxelGrid(nx: grid.nx, ny: grid.ny, nz: grid.nz, values: values)
+    }
+}
+
+/// Conversion to the network's input layout: a grid is stored x-fastest (the file's order), the
+/// network takes [1, X, Y, Z] row-major (z fastest).
+public enum ModelInput {
+    public static func values(_ grid: VoxelGrid) -> [Float] {
+        let (nx, ny, nz) = (grid.nx, grid.ny, grid.nz)
+        return [Float](unsafeUninitializedCapacity: grid.values.count) { out, initialised in
+            grid.values.withUnsafeBufferPointer { source in
+                for x in 0..<nx {
+                    for y in 0..<ny {
+                        let row = (x * ny + y) * nz
+                        for z in 0..<nz { out[row + z] = source[x + nx * (y + ny * z)] }
+                    }
+                }
+            }
+            initialised = grid.values.count
+        }
+    }
+}

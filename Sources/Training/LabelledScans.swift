@@ -1,0 +1,91 @@
+import AtomicFile
+import ContentHash
+import Foundation
+import NIfTI
+import Preprocess
+
+/// A scan found in a labelled folder: `CT-0/` holds normal scans (label 0), `CT-23/` abnormal ones
+/// (label 1), as the seed's MosMedData layout does.
+public struct LabelledScan: Sendable, Equatable {
+    public let path: String
+    public let label: Int
+    /// SHA-256 of the file: its identity and its side of the split.
+    public let hash: String
+}
+
+/// A scan ready for training: its preprocessed tensor and where it belongs.
+public struct PreparedScan: Sendable {
+    public let scan: LabelledScan
+    public let grid: VoxelGrid
+    public let isValidation: Bool
+}
+
+/// Why a data folder cannot be used.
+public struct DataFolderError: Error, CustomStringConvertible {
+    public let folder: String
+    public let reason: String
+    public var description: String { "\(folder): \(reason)" }
+}
+
+public enum LabelledScans {
+    public static let labelFolders = [(name: "CT-0", label: 0), (name: "CT-23", label: 1)]
+
+    /// Every `.nii`/`.nii.gz` under `folder/CT-0` and `folder/CT-23`, sorted by path, hashed.
+    /// Duplicates (same content under two names) are kept once.
+    public static func discover(in folder: String) throws -> [LabelledScan] {
+        var found: [LabelledScan] = []
+        var seen: Set<String> = []
+        for (name, label) in labelFolders {
+            let directory = folder + "/" + name
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+                throw DataFolderError(folder: folder, reason: "no \(name)/ folder (put normal scans in CT-0/ and abnormal ones in CT-23/)")
+            }
+            for entry in entries.sorted() where entry.hasSuffix(".nii") || entry.hasSuffix(".nii.gz") {
+                let path = directory + "/" + entry
+                let hash = try ContentHash.sha256(file: path)
+                guard seen.insert(hash).inserted else { continue }
+                found.append(LabelledScan(path: path, label: label, hash: hash))
+            }
+        }
+        for (name, label) in labelFolders where !found.contains(where: { $0.label == label }) {
+            throw DataFolderError(folder: folder, reason: "\(name)/ holds no .nii or .nii.gz scans: training needs both classes")
+        }
+        return found
+    }
+
+    /// Reads and preprocesses each scan, reusing `.npy` tensors in `cacheFolder` when given (keyed
+    /// by content hash and preprocessing parameters, so a parameter change never reuses stale data).
+    /// Unreadable scans are skipped and returned with their reason.
+    public static func prepare(_ scans: [LabelledScan], parameters: PreprocessParameters, validationFraction: Double,
+                               cacheFolder: String?, reader: NIfTIReader = NIfTIReader(),
+                               onEach: (Int) -> Void = { _ in }) -> (prepared: [PreparedScan], skipped: [(LabelledScan, String)]) {
+        let preprocessor = Preprocessor(parameters)
+        var prepared: [PreparedScan] = []
+        var skipped: [(LabelledScan, String)] = []
+        for (index, scan) in scans.enumerated() {
+            onEach(index)
+            let cached = cacheFolder.map { "\($0)/\(scan.hash)-\(parameters.key).npy" }
+            var grid: VoxelGrid?
+            if let cached, let data = FileManager.default.contents(atPath: cached),
+               let decoded = try? NumPyFile.decode([UInt8](data)).grid,
+               decoded.nx == parameters.width, decoded.ny == parameters.height, decoded.nz == parameters.depth {
+                grid = decoded
+            }
+            if grid == nil {
+                do {
+                    grid = preprocessor.run(try reader.read(path: scan.path))
+                } catch {
+                    skipped.append((scan, error.description))
+                    continue
+                }
+                if let cached, let grid {
+                    try? FileManager.default.createDirectory(atPath: cacheFolder!, withIntermediateDirectories: true)
+                    try? AtomicFile.write(NumPyFile.encode(grid), to: cached)
+                }
+            }
+            prepared.append(PreparedScan(scan: scan, grid: grid!,
+                                         isValidation: ValidationSplit.isValidation(hash: scan.hash, fraction: validationFraction)))
+        }
+        return (prepared, skipped)
+    }
+}

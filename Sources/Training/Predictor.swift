@@ -1,0 +1,75 @@
+import Foundation
+import Model
+import NIfTI
+import Preprocess
+
+/// One scan's prediction, as `ctd predict --json` prints it.
+public struct Prediction: Codable, Sendable, Equatable {
+    public var file: String
+    public var probabilityAbnormal: Double
+    public var probabilityNormal: Double
+    public var logit: Double
+    public var model: String
+
+    /// The seed's two sentences, e.g. "This model is 32.99 percent confident that CT scan is normal".
+    public var sentences: [String] {
+        [("normal", probabilityNormal), ("abnormal", probabilityAbnormal)].map { name, score in
+            String(format: "This model is %.2f percent confident that CT scan is %@", 100 * score, name)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case file, logit, model
+        case probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal"
+    }
+}
+
+/// Predicts scans with a saved model. The input size and preprocessing come from the checkpoint's
+/// metadata (never from flags), so a model is always fed what it was trained on.
+public final class Predictor {
+    public let checkpoint: Checkpoint
+    public let preprocessing: PreprocessParameters
+    public let modelName: String
+    private let network: Network
+    private let reader: NIfTIReader
+
+    /// - Parameter model: a checkpoint file, or a run folder (its best.safetensors).
+    public init(model: String, reader: NIfTIReader = NIfTIReader()) throws {
+        var isDirectory: ObjCBool = false
+        let path = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? model + "/best.safetensors" : model
+        checkpoint = try Checkpoint.read(from: path)
+        let architecture = checkpoint.architecture
+        if let text = checkpoint.metadata["preprocessing"] {
+            do {
+                preprocessing = try JSONDecoder().decode(PreprocessParameters.self, from: Data(text.utf8))
+            } catch {
+                throw CheckpointError(file: path, reason: "metadata.preprocessing is not valid: \(error)")
+            }
+            guard (preprocessing.width, preprocessing.height, preprocessing.depth) == (architecture.width, architecture.height, architecture.depth) else {
+                throw CheckpointError(file: path, reason: "metadata.preprocessing size does not match input_size")
+            }
+        } else {
+            // A model trained elsewhere: the seed's preprocessing at the model's input size.
+            preprocessing = PreprocessParameters(width: architecture.width, height: architecture.height, depth: architecture.depth)
+        }
+        let precision = checkpoint.metadata["precision"].flatMap(Precision.init(rawValue:)) ?? .f32
+        network = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
+        try network.load(checkpoint.parameters)
+        modelName = checkpoint.metadata["run_id"] ?? path
+        self.reader = reader
+    }
+
+    /// Reads, preprocesses and classifies one scan.
+    public func predict(file: String) throws -> Prediction {
+        let grid = Preprocessor(preprocessing).run(try reader.read(path: file))
+        return try predict(grid, file: file)
+    }
+
+    /// Classifies an already preprocessed scan.
+    public func predict(_ grid: VoxelGrid, file: String) throws -> Prediction {
+        let logit = Double(try network.logits(for: ModelInput.values(grid))[0])
+        let probability = BinaryCrossEntropy.sigmoid(logit)
+        return Prediction(file: file, probabilityAbnormal: probability, probabilityNormal: 1 - probability, logit: logit, model: modelName)
+    }
+}

@@ -1,0 +1,78 @@
+import Model
+import Preprocess
+
+/// Every knob of a training run, with the seed's values as defaults. Stored in run.json so a run
+/// can be reproduced and resumed with exactly its settings.
+public struct TrainingConfig: Sendable, Codable, Equatable {
+    /// Model input size (x, y, z); the preprocessing resizes scans to it.
+    public var width = 128
+    public var height = 128
+    public var depth = 64
+    public var precision: Precision = .bf16
+    public var epochs = 100
+    /// Stop when validation accuracy has not improved for this many epochs.
+    public var patience = 15
+    public var batchSize = 2
+    public var learningRate = 1e-4
+    public var decaySteps = 100_000.0
+    public var decayRate = 0.96
+    /// Share of each class held out for validation (decided per scan by its content hash).
+    public var validationFraction = 0.3
+    /// In-plane rotations (degrees) the training set is augmented with, one drawn per sample.
+    public var augmentationAngles: [Double] = [-20, -10, -5, 5, 10, 20]
+    public var seed: UInt64 = 1337
+
+    public init() {}
+
+    public var architecture: Architecture {
+        get throws(Architecture.SizeError) { try Architecture(width: width, height: height, depth: depth) }
+    }
+
+    public var preprocessing: PreprocessParameters { PreprocessParameters(width: width, height: height, depth: depth) }
+
+    public var adam: AdamSettings {
+        var settings = AdamSettings()
+        settings.learningRate = learningRate
+        settings.decaySteps = decaySteps
+        settings.decayRate = decayRate
+        return settings
+    }
+
+    /// Problems a person must fix before training, one sentence each.
+    public var problems: [String] {
+        var found: [String] = []
+        do { _ = try architecture } catch { found.append(error.description) }
+        if epochs < 1 { found.append("epochs must be at least 1") }
+        if patience < 1 { found.append("patience must be at least 1") }
+        if batchSize < 1 || batchSize > 64 { found.append("batch size must be between 1 and 64") }
+        if !(learningRate > 0 && learningRate < 1) { found.append("learning rate must be between 0 and 1") }
+        if !(validationFraction > 0 && validationFraction < 1) { found.append("validation fraction must be between 0 and 1") }
+        if augmentationAngles.contains(where: { !$0.isFinite || abs($0) > 180 }) { found.append("augmentation angles must be within ±180°") }
+        return found
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case width, height, depth, precision, epochs, patience, seed
+        case batchSize = "batch_size", learningRate = "learning_rate", decaySteps = "decay_steps", decayRate = "decay_rate"
+        case validationFraction = "validation_fraction", augmentationAngles = "augmentation_angles"
+    }
+
+    /// Decodes a partial config: keys not given keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        width = try c.decodeIfPresent(Int.self, forKey: .width) ?? width
+        height = try c.decodeIfPresent(Int.self, forKey: .height) ?? height
+        depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? depth
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? precision
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
+        patience = try c.decodeIfPresent(Int.self, forKey: .patience) ?? patience
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? learningRate
+        decaySteps = try c.decodeIfPresent(Double.self, forKey: .decaySteps) ?? decaySteps
+        decayRate = try c.decodeIfPresent(Double.self, forKey: .decayRate) ?? decayRate
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? validationFraction
+        augmentationAngles = try c.decodeIfPresent([Double].self, forKey: .augmentationAngles) ?? augmentationAngles
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+    }
+}

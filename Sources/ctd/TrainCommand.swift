@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Model
+import Training
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the seed's classifier on a folder of labelled scans (CT-0/ normal, CT-23/ abnormal).",
+        discussion: """
+        Writes best.safetensors, last.safetensors, history.csv, run.json and curves.png into --out. \
+        A run killed at any moment continues with --resume; a finished run is never overwritten. \
+        Settings come from the seed's defaults, then --config (JSON), then these flags.
+        """)
+
+    @Option(help: "The folder with CT-0/ and CT-23/.") var data: String
+    @Option(help: "The run folder to write.") var out: String
+    @Option(help: "A JSON file of training settings (keys as in run.json's config).") var config: String?
+    @Option(help: "Where preprocessed tensors are cached between runs.") var cache: String?
+    @Option(help: "Model input width (x).") var width: Int?
+    @Option(help: "Model input height (y).") var height: Int?
+    @Option(help: "Model input depth (z).") var depth: Int?
+    @Option(help: "Maximum epochs.") var epochs: Int?
+    @Option(help: "Stop after this many epochs without a better val_acc.") var patience: Int?
+    @Option(help: "f32 or bf16 (mixed precision).") var precision: Precision?
+    @Option(help: "Seed for initial weights, shuffling, augmentation and dropout.") var seed: UInt64?
+    @Option(help: "Run at lower CPU priority (nice increment, 0–19).") var nice: Int32 = 0
+    @Flag(help: "Continue the interrupted run in --out.") var resume = false
+
+    func validate() throws {
+        guard (0...19).contains(nice) else { throw ValidationError("--nice must be between 0 and 19") }
+        if let problem = try settings().problems.first { throw ValidationError(problem) }
+    }
+
+    func settings() throws -> TrainingConfig {
+        var settings = TrainingConfig()
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read --config \(config)") }
+            do { settings = try JSONDecoder().decode(TrainingConfig.self, from: data) } catch {
+                throw ValidationError("--config \(config) is not a valid settings file: \(error)")
+            }
+        }
+        if let width { settings.width = width }
+        if let height { settings.height = height }
+        if let depth { settings.depth = depth }
+        if let epochs { settings.epochs = epochs }
+        if let patience { settings.patience = patience }
+        if let precision { settings.precision = precision }
+        if let seed { settings.seed = seed }
+        return settings
+    }
+
+    func run() throws {
+        if nice > 0 { ProcessPriority.lower(by: nice) }
+        do {
+            let report = try TrainingRun.start(data: data, out: out, config: try settings(), cache: cache, resume: resume,
+                                               progress: TerminalProgress())
+            print("Run \(report.runID) \(report.status.rawValue) after \(report.epochsCompleted) epochs; best epoch \(report.bestEpoch.map(String.init) ?? "-") → \(out)")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify scans with a trained model: the seed's two sentences per file, or JSON lines.")
+
+    @Option(help: "A run folder (uses its best.safetensors) or a checkpoint file.") var model: String
+    @Argument(help: "The .nii/.nii.gz files to classify.") var files: [String]
+    @Flag(help: "Print one JSON object per file.") var json = false
+
+    func run() throws {
+        let predictor: Predictor
+        do { predictor = try Predictor(model: model) } catch { throw fail(error) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var failed = false
+        for file in files {
+            do {
+                let prediction = try predictor.predict(file: file)
+                if json {
+                    print(String(decoding: try encoder.encode(prediction), as: UTF8.self))
+                } else {
+                    print(file)
+                    prediction.sentences.forEach { print($0) }
+                }
+            } catch {
+                _ = fail(error)
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+extension Precision: ExpressibleByArgument {}

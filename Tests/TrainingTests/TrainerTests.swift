@@ -1,0 +1,98 @@
+import CTDTestSupport
+import Foundation
+import Model
+import Preprocess
+import Testing
+@testable import Training
+
+/// The fit loop on small in-memory scans: it learns, writes every output, cancels cleanly and
+/// refuses to overwrite or mis-resume a run.
+@Suite(.serialized) struct TrainerTests {
+    final class Recorder: TrainingProgress {
+        var lines: [String] = []
+        var steps = 0
+        var onStep: ((Int) -> Void)?
+        func epochStarted(epoch: Int, of epochs: Int, steps: Int) { lines.append("epoch \(epoch)") }
+        func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) { self.steps += 1; onStep?(self.steps) }
+        func epochFinished(_ record: EpochRecord, of epochs: Int, savedBest: Bool) { lines.append(TerminalProgress.epochLine(record)) }
+        func note(_ text: String) { lines.append(text) }
+    }
+
+    static func scans(count: Int = 24) -> [PreparedScan] {
+        (0..<count).map { index in
+            let abnormal = index % 2 == 1
+            let hash = String(format: "%016llx", UInt64(index) &* 0x9E37_79B9_7F4A_7C15) + String(repeating: "0", count: 48)
+            return PreparedScan(scan: LabelledScan(path: "memory/\(index)", label: abnormal ? 1 : 0, hash: hash),
+                                grid: SmallScans.grid(index: index, abnormal: abnormal), isValidation: index < 8)
+        }
+    }
+
+    static func config(epochs: Int) -> TrainingConfig {
+        var config = TrainingConfig()
+        (config.width, config.height, config.depth) = (48, 48, 48)
+        config.epochs = epochs
+        config.learningRate = 1e-3
+        config.precision = .f32
+        return config
+    }
+
+    @Test func learnsAndWritesEveryOutput() throws {
+        let folder = TemporaryFolder()
+        let run = RunFolder(path: folder.path + "/run")
+        let recorder = Recorder()
+        let report = try Trainer(config: Self.config(epochs: 6), folder: run, scans: Self.scans(), progress: recorder).run(resume: false)
+        #expect(report.status == .finished && report.epochsCompleted == 6)
+        #expect(report.data.trainNormal == 8 && report.data.trainAbnormal == 8 && report.data.validationNormal == 4)
+        // Learning shows first in the ranking: for a few epochs the BatchNorm running statistics
+        // (momentum 0.99) still lag, so inference-mode accuracy trails the AUC, as in Keras.
+        let history = try String(contentsOfFile: run.history, encoding: .utf8)
+        let bestAUC = history.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",", omittingEmptySubsequences: false)[5]) }.max() ?? 0
+        #expect(bestAUC >= 0.9, "learned: \(recorder.lines)")
+        #expect(report.last!.accuracy >= 0.75, "training accuracy: \(recorder.lines)")
+        for file in [run.best, run.last, run.history, run.report, run.curves] {
+            #expect(FileManager.default.fileExists(atPath: file), "\(file)")
+        }
+        let rows = history.split(separator: "\n")
+        #expect(rows.count == 7 && rows[0].hasPrefix("epoch,loss,acc,val_loss,val_acc,val_auc"))
+        let checkpoint = try Checkpoint.read(from: run.best)
+        #expect(checkpoint.metadata["epoch"] == String(report.bestEpoch!))
+        #expect(checkpoint.metadata["preprocessing"] != nil && checkpoint.optimizer == nil)
+        #expect(try Checkpoint.read(from: run.last).optimizer?.step == 6 * 8)
+        #expect(run.state == .ended(status: "finished"))
+        #expect(throws: TrainingError.self) { try Trainer(config: Self.config(epochs: 6), folder: run, scans: Self.scans(), progress: recorder).run(resume: false) }
+    }
+
+    @Test func cancellationStopsBetweenStepsWithoutRecordingThePartialEpoch() throws {
+        let folder = TemporaryFolder()
+        let run = RunFolder(path: folder.path + "/run")
+        let cancellation = CancellationFlag()
+        let recorder = Recorder()
+        recorder.onStep = { if $0 == 11 { cancellation.cancel() } }
+        let report = try Trainer(config: Self.config(epochs: 5), folder: run, scans: Self.scans(), progress: recorder,
+                                 cancellation: cancellation).run(resume: false)
+        #expect(report.status == .cancelled)
+        #expect(report.epochsCompleted == 1, "epoch 2 was cut after 3 of 8 steps and is not recorded")
+        #expect(recorder.steps == 11)
+    }
+
+    @Test func resumeNeedsTheSameSettingsAndARunToResume() throws {
+        let folder = TemporaryFolder()
+        let run = RunFolder(path: folder.path + "/run")
+        let cancellation = CancellationFlag()
+        let recorder = Recorder()
+        recorder.onStep = { if $0 == 9 { cancellation.cancel() } }
+        _ = try Trainer(config: Self.config(epochs: 3), folder: run, scans: Self.scans(), progress: recorder, cancellation: cancellation).run(resume: false)
+        // A cancelled run has ended; simulate a kill by removing run.json's final status.
+        try FileManager.default.removeItem(atPath: run.report)
+        #expect(run.state == .interrupted)
+        #expect(throws: TrainingError.self) { try Trainer(config: Self.config(epochs: 3), folder: run, scans: Self.scans(), progress: Recorder()).run(resume: false) }
+        var changed = Self.config(epochs: 3)
+        changed.learningRate = 5e-4
+        #expect(throws: TrainingError.self) { try Trainer(config: changed, folder: run, scans: Self.scans(), progress: Recorder()).run(resume: true) }
+        let resumed = try Trainer(config: Self.config(epochs: 3), folder: run, scans: Self.scans(), progress: Recorder()).run(resume: true)
+        #expect(resumed.status == .finished && resumed.epochsCompleted == 3)
+        #expect(try Checkpoint.read(from: run.last).optimizer?.step == 3 * 8)
+        let empty = RunFolder(path: folder.path + "/none")
+        #expect(throws: TrainingError.self) { try Trainer(config: Self.config(epochs: 3), folder: empty, scans: Self.scans(), progress: Recorder()).run(resume: true) }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Preprocess
+import Testing
+@testable import Training
+
+/// The pure pieces of training: split, metrics, early stopping, layouts, settings, progress text.
+@Suite struct TrainingPartsTests {
+    func hash(_ i: Int) -> String {
+        var x = UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+        x ^= x >> 29; x &*= 0xBF58_476D_1CE4_E5B9; x ^= x >> 32
+        let text = String(x, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text + String(repeating: "a", count: 48)
+    }
+
+    @Test func splitIsStableAndNearTheFraction() {
+        let sides = (0..<2000).map { ValidationSplit.isValidation(hash: hash($0), fraction: 0.3) }
+        let share = Double(sides.filter { $0 }.count) / 2000
+        #expect(abs(share - 0.3) < 0.04, "share \(share)")
+        #expect((0..<2000).map { ValidationSplit.isValidation(hash: hash($0), fraction: 0.3) } == sides, "same hash, same side")
+        #expect(ValidationSplit.isValidation(hash: "0000000000000000" + String(repeating: "f", count: 48), fraction: 0.3))
+        #expect(!ValidationSplit.isValidation(hash: "ffffffffffffffff" + String(repeating: "0", count: 48), fraction: 0.3))
+    }
+
+    @Test func aucCountsRankedPairs() {
+        #expect(ClassificationMetrics.auc(scores: [0.1, 0.4, 0.35, 0.8], labels: [0, 0, 1, 1]) == 0.75)
+        #expect(ClassificationMetrics.auc(scores: [1, 2, 3], labels: [0, 1, 1]) == 1)
+        #expect(ClassificationMetrics.auc(scores: [1, 1], labels: [0, 1]) == 0.5, "ties count half")
+        #expect(ClassificationMetrics.auc(scores: [1, 2], labels: [1, 1]) == nil)
+        let metrics = ClassificationMetrics(logits: [-2, 3, 0.5, -1], labels: [0, 1, 0, 1])
+        #expect(metrics.accuracy == 0.5 && metrics.count == 4)
+    }
+
+    @Test func earlyStoppingFollowsTheSeedsCallbacks() {
+        var stopping = EarlyStopping(patience: 2)
+        #expect(stopping.record(epoch: 1, validationLoss: 0.7, validationAccuracy: 0.5) == .init(saveBest: true, stop: false))
+        #expect(stopping.record(epoch: 2, validationLoss: 0.6, validationAccuracy: 0.5) == .init(saveBest: true, stop: false))
+        #expect(stopping.record(epoch: 3, validationLoss: 0.65, validationAccuracy: 0.6) == .init(saveBest: false, stop: false))
+        #expect(stopping.record(epoch: 4, validationLoss: 0.5, validationAccuracy: 0.6) == .init(saveBest: true, stop: false))
+        #expect(stopping.record(epoch: 5, validationLoss: .nan, validationAccuracy: 0.55) == .init(saveBest: false, stop: true))
+        #expect(stopping.bestEpoch == 4)
+    }
+
+    @Test func modelInputPutsZFastest() {
+        let grid = VoxelGrid(nx: 2, ny: 3, nz: 4, values: (0..<24).map(Float.init))
+        let values = ModelInput.values(grid)
+        for x in 0..<2 { for y in 0..<3 { for z in 0..<4 { #expect(values[(x * 3 + y) * 4 + z] == grid[x, y, z]) } } }
+    }
+
+    @Test func augmentationClipsToTheUnitRange() {
+        let grid = VoxelGrid(nx: 20, ny: 20, nz: 2, values: (0..<800).map { $0 % 7 == 0 ? 1 : 0 })
+        let rotated = Augmentation.rotated(grid, degrees: 10)
+        #expect(rotated.values.allSatisfy { (0...1).contains($0) })
+        #expect(rotated.values != grid.values)
+    }
+
+    @Test func partialConfigKeepsSeedDefaults() throws {
+        let config = try JSONDecoder().decode(TrainingConfig.self, from: Data(#"{"width": 64, "epochs": 3}"#.utf8))
+        #expect(config.width == 64 && config.epochs == 3)
+        #expect(config.height == 128 && config.depth == 64 && config.patience == 15 && config.batchSize == 2)
+        #expect(config.learningRate == 1e-4 && config.augmentationAngles == [-20, -10, -5, 5, 10, 20])
+        var bad = TrainingConfig()
+        bad.depth = 32
+        #expect(bad.problems.first?.contains("at least 46") == true)
+    }
+
+    @Test func progressPrintsKerasLikeLines() {
+        var text = ""
+        let progress = TerminalProgress(interactive: false) { text += $0 }
+        progress.epochStarted(epoch: 3, of: 100, steps: 10)
+        for step in 1...10 { progress.stepFinished(step: step, of: 10, loss: 0.5, accuracy: 0.75, elapsed: Double(step)) }
+        progress.epochFinished(EpochRecord(epoch: 3, loss: 0.5, accuracy: 0.75, validationLoss: 0.6, validationAccuracy: 0.7,
+                                           validationAUC: 0.8, learningRate: 1e-4, seconds: 12, msPerStep: 470,
+                                           computeSeconds: 10, augmentationSeconds: 1, validationSeconds: 1), of: 100, savedBest: true)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Epoch 3/100")
+        #expect(lines.count == 12, "title, one line per 10 % and the epoch line: \(lines)")
+        #expect(lines.last == "12s - 470ms/step - acc: 0.7500 - loss: 0.5000 - val_acc: 0.7000 - val_loss: 0.6000 - val_auc: 0.8000 - saved best")
+    }
+}
