@@ -18,11 +18,11 @@ struct AxisTicks: Equatable {
             let pad = integers ? 1 : max(abs(lo) * 0.05, 0.05)
             lo -= pad
             hi += pad
-        } else {
-            let pad = (hi - lo) * margin
-            lo -= pad
-            hi += pad
         }
+        // The margin keeps end ticks and lines off the frame; halving first keeps ±1e300 finite.
+        let pad = (hi / 2 - lo / 2) * 2 * margin
+        lo -= pad
+        hi += pad
         lower = lo
         upper = hi
         step = AxisTicks.niceStep((hi - lo) / Double(max(target, 1)), integers: integers)

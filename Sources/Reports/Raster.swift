@@ -99,11 +99,26 @@ public struct Raster: Sendable {
         pixels[i + 2] = mix(pixels[i + 2], color.blue, a)
     }
 
-    /// The raster as an RGB PNG file.
+    /// The raster as a PNG file. `.grayscale` stores each pixel's luma (0.299 r + 0.587 g + 0.114 b,
+    /// exact for grays), a third of the data for pictures drawn in grays only. `.adaptive` filtering suits
+    /// photographs and scans; flat-coloured drawings are smaller and ten times quicker with `.none`.
     ///
     /// - Throws: `ReportsError.compressionFailed` if zlib runs out of memory.
-    public func png() throws(ReportsError) -> [UInt8] {
-        try PNGEncoder.encode(pixels: pixels, width: width, height: height, colorType: .rgb)
+    public func png(colorType: PNGEncoder.ColorType = .rgb, rowFilter: PNGEncoder.RowFilter = .adaptive)
+        throws(ReportsError) -> [UInt8] {
+        switch colorType {
+        case .rgb:
+            return try PNGEncoder.encode(pixels: pixels, width: width, height: height, colorType: .rgb, rowFilter: rowFilter)
+        case .grayscale:
+            var luma = [UInt8](repeating: 0, count: width * height)
+            for i in luma.indices {
+                // Weights in 256ths summing to 256, so r = g = b = v gives exactly v.
+                let sum = 77 * Int(pixels[3 * i]) + 150 * Int(pixels[3 * i + 1]) + 29 * Int(pixels[3 * i + 2])
+                luma[i] = UInt8((sum + 128) >> 8)
+            }
+            return try PNGEncoder.encode(pixels: luma, width: width, height: height, colorType: .grayscale,
+                                         rowFilter: rowFilter)
+        }
     }
 }
 

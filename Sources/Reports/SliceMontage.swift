@@ -21,7 +21,7 @@ public enum SliceMontage {
     static let captionBackground = RGBColor(gray: 24)
     static let captionInk = RGBColor.white
 
-    /// The montage as an RGB PNG.
+    /// The montage as a grayscale PNG.
     ///
     /// - Parameters:
     ///   - voxels: `nx × ny × nz` values, x fastest: index = x + nx·(y + ny·z).
@@ -33,7 +33,8 @@ public enum SliceMontage {
     public static func png(
         voxels: [Float], nx: Int, ny: Int, nz: Int, rows: Int, columns: Int, caption: String
     ) throws(ReportsError) -> [UInt8] {
-        try raster(voxels: voxels, nx: nx, ny: ny, nz: nz, rows: rows, columns: columns, caption: caption).png()
+        try raster(voxels: voxels, nx: nx, ny: ny, nz: nz, rows: rows, columns: columns, caption: caption)
+            .png(colorType: .grayscale, rowFilter: .adaptive)
     }
 
     /// The z index shown in each of `count` tiles: the middle slice of `count` equal bands of the volume,

@@ -52,6 +52,10 @@ public final class Trainer {
             throw TrainingError(reason: "only \(train.count) training scans: need at least one batch of \(config.batchSize)")
         }
         guard !validation.isEmpty else { throw TrainingError(reason: "no validation scans: add scans (about 30 % of each class is held out)") }
+        for (label, name) in [(0, "normal"), (1, "abnormal")] where !validation.contains(where: { $0.scan.label == label }) {
+            // The split is by content hash so that it never moves; on very little data a class can miss out.
+            progress.note("warning: the validation set holds no \(name) scans (\(validation.count) scans in all); val_auc is undefined until more data arrives")
+        }
 
         let architecture = try config.architecture
         let network = try Network(architecture: architecture, batchSize: config.batchSize, trainable: true,

@@ -113,6 +113,9 @@ struct PNGReader {
         return out
     }
 
+    /// The level at (x, y) of a grayscale image.
+    func gray(_ x: Int, _ y: Int) -> UInt8 { pixels[y * width + x] }
+
     /// The (r, g, b) at (x, y) of an RGB image.
     func rgb(_ x: Int, _ y: Int) -> (UInt8, UInt8, UInt8) {
         let i = 3 * (y * width + x)

@@ -130,4 +130,16 @@ import Testing
         let edge = raster[8, 7]
         #expect(edge != .black && edge != .white && edge == raster[7, 8])
     }
+
+    @Test func grayscaleOutputKeepsGraysExactly() throws {
+        var raster = Raster(width: 256, height: 2)
+        for x in 0..<256 { raster[x, 0] = RGBColor(gray: UInt8(x)) }
+        raster[0, 1] = RGBColor(255, 0, 0)
+        raster[1, 1] = RGBColor(0, 255, 0)
+        let png = try PNGReader(raster.png(colorType: .grayscale))
+        #expect(png.colorType == 0 && png.width == 256)
+        #expect((0..<256).allSatisfy { png.gray($0, 0) == UInt8($0) })
+        #expect(png.gray(0, 1) == 77 && png.gray(1, 1) == 149, "luma weights 0.299, 0.587")
+        #expect(png.gray(2, 1) == 255)
+    }
 }

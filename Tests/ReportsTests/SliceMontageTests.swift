@@ -19,6 +19,7 @@ import Testing
         let png = try PNGReader(SliceMontage.png(voxels: voxels, nx: nx, ny: ny, nz: nz, rows: 2, columns: 2,
                                                  caption: caption))
         #expect(png.chunks.allSatisfy { $0.storedCRC == $0.computedCRC })
+        #expect(png.colorType == 0, "a montage is all grays: stored as grayscale")
         let strip = SliceMontage.captionHeight
         #expect(png.height == strip + 2 * nx)
         let slices = SliceMontage.sliceIndices(nz: nz, count: 4)
@@ -29,16 +30,16 @@ import Testing
             for r in 0..<nx {
                 for c in 0..<ny {
                     let expected = level(voxels[r + nx * (ny - 1 - c + ny * z)])
-                    #expect(png.rgb(originX + c, originY + r) == (expected, expected, expected),
+                    #expect(png.gray(originX + c, originY + r) == expected,
                             "tile \(tile) (z = \(z)) at row \(r), column \(c)")
                 }
             }
         }
         // Spot checks written out: the first tile's top-left is x = 0, y = ny − 1, z = 0.
-        #expect(png.rgb(0, strip) == (level(voxels[0 + nx * 2]), level(voxels[0 + nx * 2]), level(voxels[0 + nx * 2])))
+        #expect(png.gray(0, strip) == level(voxels[0 + nx * 2]))
         // Last tile's bottom-right: x = nx − 1, y = 0, z = 5.
         let last = level(voxels[(nx - 1) + nx * ny * 5])
-        #expect(png.rgb(2 * ny - 1, strip + 2 * nx - 1) == (last, last, last))
+        #expect(png.gray(2 * ny - 1, strip + 2 * nx - 1) == last)
     }
 
     @Test func captionStripHoldsTheTextAndTheRestIsBlack() throws {
@@ -51,9 +52,9 @@ import Testing
         var white = 0, other = 0
         for y in 0..<SliceMontage.captionHeight {
             for x in 0..<png.width {
-                switch png.rgb(x, y) {
-                case (255, 255, 255): white += 1
-                case (24, 24, 24): break
+                switch png.gray(x, y) {
+                case 255: white += 1
+                case 24: break
                 default: other += 1
                 }
             }
@@ -61,7 +62,7 @@ import Testing
         #expect(white > 200 && other == 0, "white text on the dark strip only")
         // Right of the grid, under the strip: black.
         for y in SliceMontage.captionHeight..<png.height {
-            for x in (4 * ny)..<png.width { #expect(png.rgb(x, y) == (0, 0, 0)) }
+            for x in (4 * ny)..<png.width { #expect(png.gray(x, y) == 0) }
         }
         // The em dash is drawn as "-": the same strip as the ASCII caption.
         let ascii = try PNGReader(SliceMontage.png(voxels: ramp(nx, ny, nz), nx: nx, ny: ny, nz: nz, rows: 2,
@@ -74,13 +75,13 @@ import Testing
         let png = try PNGReader(SliceMontage.png(voxels: [Float](repeating: 0.5, count: nx * ny * nz), nx: nx, ny: ny,
                                                  nz: nz, rows: 4, columns: 10, caption: caption))
         #expect(png.width == 1280 && png.height == SliceMontage.captionHeight + 512)
-        #expect(png.rgb(640, 300) == (128, 128, 128))
+        #expect(png.gray(640, 300) == 128)
     }
 
     @Test func valuesAreClampedAndNaNIsBlack() throws {
         let voxels: [Float] = [-3, 2, .nan, 0.5, .infinity, -.infinity]
         let png = try PNGReader(SliceMontage.png(voxels: voxels, nx: 6, ny: 1, nz: 1, rows: 1, columns: 1, caption: ""))
-        let column = (0..<6).map { png.rgb(0, SliceMontage.captionHeight + $0).0 }
+        let column = (0..<6).map { png.gray(0, SliceMontage.captionHeight + $0) }
         #expect(column == [0, 255, 0, 128, 255, 0])
     }
 
