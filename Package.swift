@@ -38,7 +38,7 @@ let package = Package(
 
         // MARK: Synthetic data and benchmarks
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
-        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine"]),
+        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training"]),
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [

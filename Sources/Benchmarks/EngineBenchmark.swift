@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Training
 
 /// Times the seed's network on oneDNN: a full training step (forward, backward, Adam) at the
 /// training batch size and one scan's prediction, layer by layer, with peak memory — and, when a
@@ -33,6 +34,9 @@ public struct EngineBenchmark {
         public var predictMs: Double
         public var predictGFLOPs: Double
         public var peakRssMb: Double
+        /// The training augmentation (rotate + clip) of one batch, and its share of a step.
+        public var augmentationMs: Double
+        public var augmentationShare: Double
         /// Median ms per stage of a training step, in execution order.
         public var stages: [Stage]
         public var oneDNNVersion: String
@@ -55,12 +59,14 @@ public struct EngineBenchmark {
             case inputSize = "input_size", batchSize = "batch_size", precision, steps
             case trainStepMs = "train_step_ms", firstStepMs = "first_step_ms", trainGFLOPs = "train_gflops_per_s"
             case predictMs = "predict_ms", predictGFLOPs = "predict_gflops_per_s", peakRssMb = "peak_rss_mb"
+            case augmentationMs = "augmentation_ms", augmentationShare = "augmentation_share"
             case stages, oneDNNVersion = "onednn_version", reference
         }
     }
 
     public func run() throws -> Report {
         let sample = architecture.width * architecture.height * architecture.depth
+        let sampleCount = sample
         var generator = SystemRandomNumberGenerator()
         let inputs = (0..<(batchSize * sample)).map { _ in Float.random(in: 0..<1, using: &generator) }
         let labels = (0..<batchSize).map { Float($0 % 2) }
@@ -88,12 +94,24 @@ public struct EngineBenchmark {
             for (name, seconds) in profiler.seconds { stageSamples[name, default: []].append(seconds) }
         }
         let step = median(stepTimes), predict = median(predictTimes)
+        var augmentTimes: [Double] = []
+        for index in 0..<max(3, steps) {
+            augmentTimes.append(timed {
+                for sample in 0..<batchSize {
+                    _ = Augmentation.rotatedModelInput(Array(inputs[(sample * sampleCount)..<((sample + 1) * sampleCount)]),
+                                                       nx: architecture.width, ny: architecture.height, nz: architecture.depth,
+                                                       degrees: [-20, -10, -5, 5, 10, 20][index % 6])
+                }
+            }.seconds)
+        }
+        let augment = median(augmentTimes)
         var report = Report(
             inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: precision.rawValue,
             steps: steps, trainStepMs: step * 1000, firstStepMs: first * 1000,
             trainGFLOPs: architecture.trainingFLOPsPerSample * Double(batchSize) / step / 1e9,
             predictMs: predict * 1000, predictGFLOPs: architecture.forwardFLOPs / predict / 1e9,
             peakRssMb: Double(ProcessMemory.peak()) / 1_048_576,
+            augmentationMs: augment * 1000, augmentationShare: augment / step,
             stages: profiler.order.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
             oneDNNVersion: EngineInfo.version, reference: nil)
         if let python { report.reference = try runReference(python: python) }
@@ -136,6 +154,7 @@ extension EngineBenchmark.Report {
             String(format: "training step  %8.1f ms  %6.1f GFLOP/s   (first step %.0f ms)", trainStepMs, trainGFLOPs, firstStepMs),
             String(format: "predict 1 scan %8.1f ms  %6.1f GFLOP/s", predictMs, predictGFLOPs),
             String(format: "peak RSS       %8.0f MB", peakRssMb),
+            String(format: "augmentation   %8.1f ms per batch = %.1f %% of a step (target < 3 %%)", augmentationMs, 100 * augmentationShare),
             "stage                                 ms",
         ]
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }

@@ -77,8 +77,14 @@ struct PlaneTaps {
     var xWeights: [Double] = []
     var yWeights: [Double] = []
 
-    init(nx: Int, ny: Int, nz: Int, degrees: Double) {
+    /// - Parameters:
+    ///   - xStride, yStride: how far apart neighbouring x and y samples are in the coefficients.
+    ///   - pixelIndex: where output pixel (x, y) goes, as the caller's `interpolate` reads it.
+    init(nx: Int, ny: Int, nz: Int, degrees: Double, xStride: Int? = nil, yStride: Int? = nil,
+         pixelIndex: (Int, Int) -> Int = { _, _ in 0 }) {
         self.nz = nz
+        let xStride = xStride ?? nz, yStride = yStride ?? nx * nz
+        let customPixels = xStride != nz || yStride != nx * nz
         let c = cosDegrees(degrees), s = sinDegrees(degrees)
         let (m00, m01, m10, m11) = (c, s, -s, c)
         let h0 = Double(nx - 1) / 2, h1 = Double(ny - 1) / 2
@@ -98,10 +104,10 @@ struct PlaneTaps {
                 guard cx >= 0, cx <= lastX, cy >= 0, cy <= lastY else { continue }
                 xTap.set(cx, length: nx)
                 yTap.set(cy, length: ny)
-                pixels.append(x + nx * y)
+                pixels.append(customPixels ? pixelIndex(x, y) : x + nx * y)
                 for i in 0..<4 {
-                    xOffsets.append(xTap.index[i] * nz)
-                    yOffsets.append(yTap.index[i] * nx * nz)
+                    xOffsets.append(xTap.index[i] * xStride)
+                    yOffsets.append(yTap.index[i] * yStride)
                     xWeights.append(xTap.weight[i])
                     yWeights.append(yTap.weight[i])
                 }
@@ -178,9 +184,9 @@ struct SplineTap {
 /// scipy's cubic B-spline prefilter (ni_splines.c, one pole, mirror-boundary initialisation),
 /// applied in place to `width` independent lanes at once: sample i of lane k is at
 /// `c[i * stride + k]`.
-func prefilterLines(_ c: UnsafeMutablePointer<Double>, count n: Int, stride: Int, width: Int) {
-    let z = -0.267949192431122706472553658494127633  // sqrt(3) - 2
-    let gain = (1.0 - z) * (1.0 - 1.0 / z)
+func prefilterLines<T: BinaryFloatingPoint>(_ c: UnsafeMutablePointer<T>, count n: Int, stride: Int, width: Int) {
+    let z = T(-0.267949192431122706472553658494127633)  // sqrt(3) - 2
+    let gain = (1 - z) * (1 - 1 / z)
     for i in 0..<n {
         let row = c + i * stride
         for k in 0..<width { row[k] *= gain }
@@ -188,7 +194,7 @@ func prefilterLines(_ c: UnsafeMutablePointer<Double>, count n: Int, stride: Int
 
     // Causal initialisation for a mirror-extended line (full sum, no truncation).
     let first = c, last = c + (n - 1) * stride
-    let zLast = pow(z, Double(n - 1))
+    let zLast = T(pow(Double(z), Double(n - 1)))
     for k in 0..<width { first[k] = first[k] + zLast * last[k] }
     var zi = z
     if n > 2 {

@@ -83,13 +83,15 @@ public final class Trainer {
             try network.load(.initial(for: architecture, seed: config.seed))
         }
 
+        // Samples are converted to the network's layout once; augmentation works in that layout.
+        let trainInputs = train.map { ModelInput.values($0.grid) }
         let validationInputs = validation.map { ModelInput.values($0.grid) }
         let validationLabels = validation.map { Float($0.scan.label) }
         let trainStart = DispatchTime.now()
         var status = RunReport.Status.finished
         for epoch in stride(from: history.count + 1, through: config.epochs, by: 1) {
             guard !cancellation.isCancelled else { status = .cancelled; break }
-            guard let record = try runEpoch(epoch, network: network, train: train,
+            guard let record = try runEpoch(epoch, network: network, train: train, trainInputs: trainInputs,
                                             validationInputs: validationInputs, validationLabels: validationLabels) else {
                 status = .cancelled
                 break
@@ -123,7 +125,7 @@ public final class Trainer {
 
     /// One epoch: shuffled, augmented training batches, then validation. Nil when cancelled mid-epoch
     /// (the partial epoch is not recorded; a resume repeats it).
-    private func runEpoch(_ epoch: Int, network: Network, train: [PreparedScan],
+    private func runEpoch(_ epoch: Int, network: Network, train: [PreparedScan], trainInputs: [[Float]],
                           validationInputs: [[Float]], validationLabels: [Float]) throws -> EpochRecord? {
         let epochStart = DispatchTime.now()
         let epochSeed = config.seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
@@ -142,8 +144,8 @@ public final class Trainer {
             var labels: [Float] = []
             for index in order[(step * config.batchSize)..<((step + 1) * config.batchSize)] {
                 let angle = config.augmentationAngles.isEmpty ? 0 : config.augmentationAngles.randomElement(using: &angles)!
-                let grid = angle == 0 ? train[index].grid : Augmentation.rotated(train[index].grid, degrees: angle)
-                inputs += ModelInput.values(grid)
+                let sample = trainInputs[index]
+                inputs += angle == 0 ? sample : Augmentation.rotatedModelInput(sample, nx: config.width, ny: config.height, nz: config.depth, degrees: angle)
                 labels.append(Float(train[index].scan.label))
             }
             augmentationSeconds += seconds(since: augmentStart)

@@ -77,3 +77,16 @@ import Testing
         #expect(lines.last == "12s - 470ms/step - acc: 0.7500 - loss: 0.5000 - val_acc: 0.7000 - val_loss: 0.6000 - val_auc: 0.8000 - saved best")
     }
 }
+
+/// The fast float32 augmentation rotation against the exact (scipy-parity) one.
+@Suite struct AugmentationTests {
+    @Test(arguments: [-20.0, -5, 10, 20])
+    func modelLayoutRotationMatchesTheExactOne(degrees: Double) {
+        let (nx, ny, nz) = (23, 19, 5)
+        let grid = VoxelGrid(nx: nx, ny: ny, nz: nz, values: (0..<(nx * ny * nz)).map { Float(($0 &* 2_654_435_761) % 1000) / 1000 })
+        let exact = ModelInput.values(Augmentation.rotated(grid, degrees: degrees))
+        let fast = Augmentation.rotatedModelInput(ModelInput.values(grid), nx: nx, ny: ny, nz: nz, degrees: degrees)
+        let error = zip(exact, fast).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(error < 1e-5, "max |error| \(error)")
+    }
+}
