@@ -18,7 +18,7 @@ public struct Phantom: Sendable {
     public var hounsfield: [Int16]
     /// Whether ground-glass opacities were added (true exactly when `lesionCount > 0`).
     public let abnormal: Bool
-    /// Number of ground-glass opacities: 1–6 for abnormal scans, 0 for normal ones.
+    /// Number of ground-glass opacities: 4–10 for abnormal scans (fewer only if the lungs leave no room), 0 for normal ones.
     public let lesionCount: Int
 }
 
@@ -27,7 +27,7 @@ public struct Phantom: Sendable {
 ///
 /// Each scan is 512×512 with 30–70 slices; anatomy (body habitus, fat, lung size and density,
 /// heart, vessels, skeleton), slice spacing, texture and scanner noise (σ 10–20 HU) vary per scan.
-/// Abnormal scans add 1–6 ground-glass opacities (-700…-300 HU, 10–60 mm, soft irregular borders)
+/// Abnormal scans add 4–10 ground-glass opacities (-700…-300 HU, 25–90 mm, soft irregular borders), like MosMedData's CT-23 (25–75 % of the lungs involved)
 /// inside the lungs only, favouring peripheral, bilateral, lower-lobe sites.
 /// Cost (optimised build, one core): ≈ 0.1–0.2 s per scan (median ≈ 0.13 s, ≈ 3 ms per slice);
 /// the result holds ≤ 37 MB and drawing needs ≈ 4 MB more. `make` is safe to call concurrently.

@@ -77,9 +77,11 @@ extension Anatomy {
         return segments
     }
 
-    /// 1–6 lesions placed inside the lungs, favouring the lower lobes, the periphery and both sides.
+    /// 4–10 lesions placed inside the lungs, favouring the lower lobes, the periphery and both sides.
     func lesions(rng: inout SeededGenerator) -> [Lesion] {
-        let count = [1, 2, 2, 3, 3, 4, 4, 5, 5, 6][rng.integer(0, 9)]
+        // MosMedData's CT-23 holds CT-2 and CT-3 scans: 25–75 % of the lungs involved. Several
+        // large, mostly peripheral and bilateral opacities give that moderate-to-severe picture.
+        let count = rng.integer(4, 10)
         let baseHU = rng.uniform(-570, -370)
         var result: [Lesion] = []
         var side = rng.chance(0.55) ? 0 : 1
@@ -89,8 +91,8 @@ extension Anatomy {
             attempt += 1
             if i > 0 && rng.chance(0.6) { side = 1 - side }
             let peripheral = rng.chance(0.75)
-            // About 10–60 mm across; the first is at least 20 mm so every abnormal scan has a clear one.
-            let diameter = result.isEmpty ? 20 + 35 * pow(rng.nextUnit(), 1.2) : 10 + 45 * pow(rng.nextUnit(), 1.4)
+            // About 25–90 mm across; the first is at least 40 mm so every abnormal scan has a clear one.
+            let diameter = result.isEmpty ? 40 + 50 * pow(rng.nextUnit(), 1.2) : 25 + 55 * pow(rng.nextUnit(), 1.2)
             var best: (x: Double, y: Double, z: Double, score: Double)? = nil
             for _ in 0..<400 {
                 let u = 0.04 + 0.8 * pow(rng.nextUnit(), 1.5)

@@ -29,7 +29,7 @@ import Testing
         let normal = generator.make(index: 0, abnormal: false, slices: 40)
         let abnormal = generator.make(index: 0, abnormal: true, slices: 40)
         #expect(normal.lesionCount == 0 && !normal.abnormal)
-        #expect((1...6).contains(abnormal.lesionCount) && abnormal.abnormal)
+        #expect((1...10).contains(abnormal.lesionCount) && abnormal.abnormal)
     }
 
     @Test func tissuesHaveChestCTValues() {
