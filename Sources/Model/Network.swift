@@ -15,7 +15,7 @@ public final class Network {
     private let engine: Engine
     private let stream: Stream
     private let input: Memory
-    private let blocks: [ConvBlock]
+    let blocks: [ConvBlock]
     /// links[i] converts what feeds block i (the scan, or block i−1's output) into the type and
     /// layout block i computes in, and its gradient back; nil where no conversion is needed.
     private let links: [Link?]

@@ -1,0 +1,45 @@
+import Engine
+import Testing
+@testable import Model
+
+/// BatchNorm's running statistics: after many training-mode passes over one fixed batch they equal
+/// that batch's statistics (Keras's momentum 0.99), so the block's inference output must reproduce
+/// its training-mode output. Checked per block: through the whole network at test sizes the last
+/// block normalises a single voxel per sample, which makes the comparison ill-conditioned.
+@Suite struct RunningStatisticsTests {
+    @Test(arguments: [Precision.f32, .bf16], [1, 3])
+    func inferenceReproducesTrainingModeOnAMemorisedBatch(precision: Precision, inChannels: Int) throws {
+        let engine = try Engine(), stream = try Stream(engine: engine)
+        let size = [10, 9, 8]
+        let type: DataType = precision == .f32 ? .f32 : .bf16
+        let inputDescriptor = MemoryDescriptor(dims: [2, inChannels] + size, type: type, layout: precision == .f32 ? .plain : .channelsLast)
+        let block = try ConvBlock(index: 1, engine: engine, batch: 2, input: inputDescriptor, inChannels: inChannels, outChannels: 16,
+                                  size: size, training: true, needsInputGradient: false, precision: precision)
+        let plainWeights = try Memory(MemoryDescriptor(dims: block.weights.descriptor.dims), engine: engine)
+        plainWeights.write((0..<(16 * inChannels * 27)).map { (i: Int) -> Float in Float((i * 7919) % 201 - 100) / 300 })
+        try Primitive.reorder(engine: engine, from: plainWeights.descriptor, to: block.weights.descriptor)
+            .execute(on: stream, [.src: plainWeights, .dst: block.weights])
+        block.gamma.write((0..<16).map { (c: Int) -> Float in 0.8 + Float(c % 4) * 0.1 })
+        block.beta.write((0..<16).map { (c: Int) -> Float in Float(c % 3) * 0.05 })
+        // Running statistics start at 0, so after n passes they are off by 0.99^n of their value.
+        block.runningVariance.write([Float](repeating: 0, count: 16))
+        try block.prepareWeights(stream: stream)
+        let plainInput = try Memory(MemoryDescriptor(dims: [2, inChannels] + size), engine: engine)
+        plainInput.write((0..<(2 * inChannels * 720)).map { (i: Int) -> Float in Float((i &* 2_654_435_761) % 1000) / 1000 })
+        let input = try Memory(inputDescriptor, engine: engine)
+        try Primitive.reorder(engine: engine, from: plainInput.descriptor, to: inputDescriptor).execute(on: stream, [.src: plainInput, .dst: input])
+
+        func output() throws -> [Float] {
+            let plain = try Memory(MemoryDescriptor(dims: block.output.descriptor.dims), engine: engine)
+            try Primitive.reorder(engine: engine, from: block.output.descriptor, to: plain.descriptor).execute(on: stream, [.src: block.output, .dst: plain])
+            return plain.read()
+        }
+        for _ in 0..<800 { try block.forward(input, training: true, stream: stream) }
+        let training = try output()
+        try block.forward(input, training: false, stream: stream)
+        let inference = try output()
+        let tolerance: Float = precision == .f32 ? 1e-3 : 3e-2
+        let worst = zip(training, inference).map { abs($0 - $1) }.max()!
+        #expect(worst <= tolerance, "max |training − inference| = \(worst)")
+    }
+}
