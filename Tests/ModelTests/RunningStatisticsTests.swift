@@ -34,7 +34,7 @@ import Testing
             try Primitive.reorder(engine: engine, from: block.output.descriptor, to: plain.descriptor).execute(on: stream, [.src: block.output, .dst: plain])
             return plain.read()
         }
-        for _ in 0..<800 { try block.forward(input, training: true, stream: stream) }
+        for _ in 0..<2000 { try block.forward(input, training: true, stream: stream) }
         let training = try output()
         try block.forward(input, training: false, stream: stream)
         let inference = try output()
