@@ -231,9 +231,14 @@ final class ConvBlock {
         try reorder.execute(on: stream, [.src: weights, .dst: memory])
     }
 
+    /// When set, the next training batch's statistics replace the running ones outright (see
+    /// `Network.startRunningStatistics()`); cleared by that update.
+    var replaceRunningStatistics = false
+
     /// Keras: moving = moving · momentum + batch · (1 − momentum), with the biased batch variance.
     private func updateRunningStatistics() {
-        let momentum = Architecture.batchNormMomentum
+        let momentum: Float = replaceRunningStatistics ? 0 : Architecture.batchNormMomentum
+        replaceRunningStatistics = false
         for (running, batch) in [(runningMean, batchMean), (runningVariance, batchVariance)] {
             running.withFloats { r in batch.withFloats { b in
                 for c in 0..<r.count { r[c] = r[c] * momentum + b[c] * (1 - momentum) }

@@ -232,6 +232,16 @@ public final class Network {
 
     // MARK: Optimizer
 
+    /// Makes the next training step's batch statistics the BatchNorm running statistics, instead of
+    /// blending them into Keras's placeholders (mean 0, variance 1). Activation variances here are
+    /// ~1e-3, so at momentum 0.99 the placeholder variance of 1 dominates for over a thousand steps:
+    /// inference is then normalised by the wrong scale, and validation accuracy sits at one class
+    /// for the first 10–15 epochs (as in the seed's own run). Call once when training starts from
+    /// fresh weights; the moving averages then only ever average real batches.
+    public func startRunningStatistics() {
+        for block in blocks { block.replaceRunningStatistics = true }
+    }
+
     /// Restarts dropout's random sequence (e.g. per epoch, so a resumed epoch repeats exactly).
     public func reseedDropout(_ seed: UInt64) {
         dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50F_0D0F)

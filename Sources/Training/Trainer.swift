@@ -81,6 +81,7 @@ public final class Trainer {
         } else {
             try folder.create()
             try network.load(.initial(for: architecture, seed: config.seed))
+            network.startRunningStatistics()
         }
 
         // Samples are converted to the network's layout once; augmentation works in that layout.

@@ -43,3 +43,24 @@ import Testing
         #expect(worst <= tolerance, "max |training − inference| = \(worst)")
     }
 }
+
+/// `startRunningStatistics()`: the first training batch's statistics become the running ones, so
+/// inference on that batch matches training mode after one step instead of a thousand.
+@Suite struct StartRunningStatisticsTests {
+    @Test func oneStepSuffices() throws {
+        let architecture = try Architecture(width: 64, height: 64, depth: 64)
+        let network = try Network(architecture: architecture, batchSize: 2, trainable: true, precision: .f32)
+        try network.load(.initial(for: architecture, seed: 5))
+        let inputs: [Float] = (0..<(2 * network.sampleSize)).map { (i: Int) -> Float in Float((i &* 2_654_435_761) % 1000) / 1000 }
+        let before = try network.logits(for: inputs)
+        network.startRunningStatistics()
+        let training = try network.computeGradients(inputs: inputs, labels: [0, 1], dropout: false).logits
+        let after = try network.logits(for: inputs)
+        for index in 0..<2 {
+            #expect(abs(after[index] - training[index]) <= 1e-3 * max(1, abs(training[index])), "after \(after) vs training \(training)")
+        }
+        #expect(zip(before, training).contains { abs($0 - $1) > 1e-2 }, "the placeholders really were off")
+        let parameters = try network.parameters()
+        #expect(parameters["bn1.running_var"]!.allSatisfy { $0 < 0.5 }, "the placeholder variance of 1 is gone")
+    }
+}
