@@ -13,11 +13,19 @@ public struct LabelledScan: Sendable, Equatable {
     public let hash: String
 }
 
-/// A scan ready for training: its preprocessed tensor and where it belongs.
+/// A scan ready for training: its preprocessed tensor, already in the network's layout (one copy
+/// per scan is all a run keeps), and where it belongs.
 public struct PreparedScan: Sendable {
     public let scan: LabelledScan
-    public let grid: VoxelGrid
+    /// [X][Y][Z] row-major, z fastest (see `ModelInput`).
+    public let input: [Float]
     public let isValidation: Bool
+
+    public init(scan: LabelledScan, grid: VoxelGrid, isValidation: Bool) {
+        self.scan = scan
+        input = ModelInput.values(grid)
+        self.isValidation = isValidation
+    }
 }
 
 /// Why a data folder cannot be used.

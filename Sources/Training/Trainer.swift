@@ -84,9 +84,8 @@ public final class Trainer {
             network.startRunningStatistics()
         }
 
-        // Samples are converted to the network's layout once; augmentation works in that layout.
-        let trainInputs = train.map { ModelInput.values($0.grid) }
-        let validationInputs = validation.map { ModelInput.values($0.grid) }
+        let trainInputs = train.map(\.input)
+        let validationInputs = validation.map(\.input)
         let validationLabels = validation.map { Float($0.scan.label) }
         let trainStart = DispatchTime.now()
         var status = RunReport.Status.finished
