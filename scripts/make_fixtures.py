@@ -19,34 +19,9 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from seed_reference import normalize, resize_volume
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures")
-
-
-def normalize(volume):
-    """The seed's normalize(), verbatim."""
-    min = -1000
-    max = 400
-    volume[volume < min] = min
-    volume[volume > max] = max
-    volume = (volume - min) / (max - min)
-    volume = volume.astype("float32")
-    return volume
-
-
-def resize_volume(img, desired_width, desired_height, desired_depth):
-    """The seed's resize_volume(), with the target size as parameters."""
-    current_depth = img.shape[-1]
-    current_width = img.shape[0]
-    current_height = img.shape[1]
-    depth = current_depth / desired_depth
-    width = current_width / desired_width
-    height = current_height / desired_height
-    depth_factor = 1 / depth
-    width_factor = 1 / width
-    height_factor = 1 / height
-    img = ndimage.rotate(img, 90, reshape=False)
-    img = ndimage.zoom(img, (width_factor, height_factor, depth_factor), order=1)
-    return img
 
 
 def process_scan(path, size):
