@@ -62,7 +62,8 @@ def case(name, data, dtype, *, compressed=False, endian="<", nifti2=False, slope
     hdr.set_data_offset(hdr.single_vox_offset + sum(e.get_sizeondisk() for e in hdr.extensions))
     raw = np.asarray(data, dtype=np.dtype(dtype).newbyteorder(endian))
     path = os.path.join(OUT, name + (".nii.gz" if compressed else ".nii"))
-    with (gzip.open if compressed else open)(path, "wb") as f:
+    # mtime=0 keeps the gzip bytes the same on every run, so regenerating changes nothing.
+    with (gzip.GzipFile(path, "wb", mtime=0) if compressed else open(path, "wb")) as f:
         hdr.write_to(f)
         if hdr.extensions:
             hdr.extensions.write_to(f, hdr.endianness)
@@ -102,7 +103,7 @@ def main():
     raw = gzip.decompress(open(os.path.join(OUT, "int16_be_scaled.nii.gz"), "rb").read())
     half = len(raw) // 2
     with open(os.path.join(OUT, "multimember.nii.gz"), "wb") as f:
-        f.write(gzip.compress(raw[:half]) + gzip.compress(raw[half:]))
+        f.write(gzip.compress(raw[:half], mtime=0) + gzip.compress(raw[half:], mtime=0))
     for suffix in [".fdata.npy", ".pre-16x16x8.npy"]:
         src = os.path.join(OUT, "int16_be_scaled" + suffix)
         dst = os.path.join(OUT, "multimember" + suffix)
