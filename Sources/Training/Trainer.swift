@@ -1,4 +1,5 @@
 import Dispatch
+import Engine
 import Foundation
 import Model
 import Preprocess
@@ -206,7 +207,7 @@ public final class Trainer {
             split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? "validation" : "train") },
             skipped: skipped.map { RunReport.SkippedScan(file: $0.0.path, reason: $0.1) },
             epochsCompleted: 0, bestEpoch: nil, best: nil, last: nil, timings: timings,
-            software: ["ctd": "0.1.0", "onednn": Engine_version(), "precision": config.precision.rawValue],
+            software: ["ctd": "0.1.0", "onednn": Engine.libraryVersion, "precision": config.precision.rawValue],
             startedAt: now, updatedAt: now)
     }
 
@@ -239,9 +240,6 @@ public final class Trainer {
     }
 }
 
-import Engine
-
-private func Engine_version() -> String { Engine.libraryVersion }
 
 /// What a resumed run needs besides weights and optimizer: its identity, settings, history and
 /// early-stopping counters, kept as JSON in last.safetensors's metadata.
