@@ -235,8 +235,34 @@ final class ConvBlock {
     /// `Network.startRunningStatistics()`); cleared by that update.
     var replaceRunningStatistics = false
 
+    /// While set, training-mode passes add their batch statistics here instead of moving the running
+    /// ones (see `Network.recalibrateStatistics`): per channel, the sums of batch means and batch
+    /// variances, and the number of batches.
+    var accumulation: (batches: Int, mean: [Double], variance: [Double])?
+
+    /// Ends an accumulation: the running statistics become the plain average of the batch means and
+    /// of the within-batch variances — what the moving averages estimate, without their noise. (Not
+    /// the population variance: training normalises by within-batch variance, and inference should
+    /// scale activations the same way.)
+    func finishAccumulation() {
+        guard let (batches, mean, variance) = accumulation, batches > 0 else { accumulation = nil; return }
+        accumulation = nil
+        runningMean.write(mean.map { Float($0 / Double(batches)) })
+        runningVariance.write(variance.map { Float($0 / Double(batches)) })
+    }
+
     /// Keras: moving = moving · momentum + batch · (1 − momentum), with the biased batch variance.
     private func updateRunningStatistics() {
+        if var sums = accumulation {
+            let mean = batchMean.read(), variance = batchVariance.read()
+            for c in mean.indices {
+                sums.mean[c] += Double(mean[c])
+                sums.variance[c] += Double(variance[c])
+            }
+            sums.batches += 1
+            accumulation = sums
+            return
+        }
         let momentum: Float = replaceRunningStatistics ? 0 : Architecture.batchNormMomentum
         replaceRunningStatistics = false
         for (running, batch) in [(runningMean, batchMean), (runningVariance, batchVariance)] {

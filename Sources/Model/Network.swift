@@ -242,6 +242,27 @@ public final class Network {
         for block in blocks { block.replaceRunningStatistics = true }
     }
 
+    /// Re-estimates every BatchNorm's running statistics from scratch over `inputs` (whole batches
+    /// of samples, each [1, X, Y, Z]), with training-mode forward passes and no weight update
+    /// (in the spirit of "precise BatchNorm"). With batches of 2 the moving averages are noisy, and
+    /// validation loss jumps from epoch to epoch; averages over a few dozen scans are stable. Each
+    /// block's statistics are computed on inputs normalised by the blocks before it in
+    /// training mode, as during training.
+    public func recalibrateStatistics(_ inputs: [Float]) throws(EngineError) {
+        precondition(trainable, "recalibration needs a training network")
+        let batches = inputs.count / (batchSize * sampleSize)
+        precondition(batches >= 1 && inputs.count == batches * batchSize * sampleSize, "recalibration takes whole batches")
+        for block in blocks {
+            let channels = block.runningMean.descriptor.elementCount
+            block.accumulation = (0, [Double](repeating: 0, count: channels), [Double](repeating: 0, count: channels))
+        }
+        for batch in 0..<batches {
+            let start = batch * batchSize * sampleSize
+            try forward(Array(inputs[start..<(start + batchSize * sampleSize)]), training: true)
+        }
+        for block in blocks { block.finishAccumulation() }
+    }
+
     /// Restarts dropout's random sequence (e.g. per epoch, so a resumed epoch repeats exactly).
     public func reseedDropout(_ seed: UInt64) {
         dropoutGenerator = SeededGenerator(seed: seed ^ 0xD50F_0D0F)

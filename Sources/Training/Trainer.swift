@@ -160,6 +160,11 @@ public final class Trainer {
                                   elapsed: seconds(since: epochStart))
         }
         let validationStart = DispatchTime.now()
+        let recalibration = min(config.batchNormRecalibration, trainInputs.count) / config.batchSize * config.batchSize
+        if recalibration > 0 {
+            // The first scans of the fixed training order: the same population every epoch.
+            try network.recalibrateStatistics(trainInputs.prefix(recalibration).flatMap { $0 })
+        }
         var logits: [Float] = []
         for start in stride(from: 0, to: validationInputs.count, by: config.batchSize) {
             let batch = validationInputs[start..<min(start + config.batchSize, validationInputs.count)]

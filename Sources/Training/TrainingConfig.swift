@@ -21,6 +21,11 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// In-plane rotations (degrees) the training set is augmented with, one drawn per sample.
     public var augmentationAngles: [Double] = [-20, -10, -5, 5, 10, 20]
     public var seed: UInt64 = 1337
+    /// Before each validation, re-estimate BatchNorm statistics over this many training scans
+    /// (`Network.recalibrateStatistics`); 0 (the default) keeps the seed's moving averages alone.
+    /// Batches of 2 make the moving averages noisy enough to swing validation loss several-fold
+    /// between epochs; recalibration steadies it, but has not yet been shown to raise accuracy.
+    public var batchNormRecalibration = 0
 
     public init() {}
 
@@ -48,6 +53,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if !(learningRate > 0 && learningRate < 1) { found.append("learning rate must be between 0 and 1") }
         if !(validationFraction > 0 && validationFraction < 1) { found.append("validation fraction must be between 0 and 1") }
         if augmentationAngles.contains(where: { !$0.isFinite || abs($0) > 180 }) { found.append("augmentation angles must be within ±180°") }
+        if batchNormRecalibration < 0 { found.append("batchnorm_recalibration must be 0 (off) or a number of scans") }
         return found
     }
 
@@ -55,6 +61,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         case width, height, depth, precision, epochs, patience, seed
         case batchSize = "batch_size", learningRate = "learning_rate", decaySteps = "decay_steps", decayRate = "decay_rate"
         case validationFraction = "validation_fraction", augmentationAngles = "augmentation_angles"
+        case batchNormRecalibration = "batchnorm_recalibration"
     }
 
     /// Decodes a partial config: keys not given keep their defaults.
@@ -74,5 +81,6 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? validationFraction
         augmentationAngles = try c.decodeIfPresent([Double].self, forKey: .augmentationAngles) ?? augmentationAngles
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        batchNormRecalibration = try c.decodeIfPresent(Int.self, forKey: .batchNormRecalibration) ?? batchNormRecalibration
     }
 }

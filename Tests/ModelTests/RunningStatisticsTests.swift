@@ -64,3 +64,40 @@ import Testing
         #expect(parameters["bn1.running_var"]!.allSatisfy { $0 < 0.5 }, "the placeholder variance of 1 is gone")
     }
 }
+
+/// `recalibrateStatistics`: averages over the given batches replace the moving statistics.
+@Suite struct RecalibrationTests {
+    @Test func oneBatchGivesTrainingModeOutputs() throws {
+        let architecture = try Architecture(width: 64, height: 64, depth: 64)
+        let network = try Network(architecture: architecture, batchSize: 2, trainable: true, precision: .f32)
+        try network.load(.initial(for: architecture, seed: 6))
+        let inputs: [Float] = (0..<(2 * network.sampleSize)).map { (i: Int) -> Float in Float((i &* 2_654_435_761) % 1000) / 1000 }
+        try network.recalibrateStatistics(inputs)
+        let training = try network.computeGradients(inputs: inputs, labels: [0, 1], dropout: false).logits
+        try network.recalibrateStatistics(inputs)   // computeGradients moved the statistics again
+        let inference = try network.logits(for: inputs)
+        for index in 0..<2 {
+            #expect(abs(inference[index] - training[index]) <= 1e-3 * max(1, abs(training[index])), "inference \(inference) vs training \(training)")
+        }
+    }
+
+    @Test func manyBatchesAverage() throws {
+        let architecture = try Architecture(width: 46, height: 46, depth: 46)
+        let network = try Network(architecture: architecture, batchSize: 2, trainable: true, precision: .f32)
+        try network.load(.initial(for: architecture, seed: 6))
+        let a: [Float] = (0..<(2 * network.sampleSize)).map { (i: Int) -> Float in Float((i &* 2_654_435_761) % 1000) / 1000 }
+        let b = a.map { $0 * 0.5 }
+        try network.recalibrateStatistics(a)
+        let first = try network.parameters()
+        try network.recalibrateStatistics(b)
+        let second = try network.parameters()
+        try network.recalibrateStatistics(a + b)
+        let both = try network.parameters()
+        for name in ["bn1.running_mean", "bn1.running_var"] {
+            for c in 0..<8 {
+                let expected = (first[name]![c] + second[name]![c]) / 2
+                #expect(abs(both[name]![c] - expected) <= 1e-5 * max(1e-3, abs(expected)), "\(name)[\(c)]")
+            }
+        }
+    }
+}
