@@ -9,8 +9,8 @@ public func rotatePlanesZFastest(_ values: [Float], nx: Int, ny: Int, nz: Int, d
     var coefficients = values
     coefficients.withUnsafeMutableBufferPointer { c in
         // scipy filters axis 0 (x) then axis 1 (y).
-        if nx > 1 { prefilterLines(c.baseAddress!, count: nx, stride: ny * nz, width: ny * nz) }
-        if ny > 1 { for x in 0..<nx { prefilterLines(c.baseAddress! + x * ny * nz, count: ny, stride: nz, width: nz) } }
+        if nx > 1 { prefilterLines(c.baseAddress!, count: nx, stride: ny * nz, width: ny * nz, startTerms: 24) }
+        if ny > 1 { for x in 0..<nx { prefilterLines(c.baseAddress! + x * ny * nz, count: ny, stride: nz, width: nz, startTerms: 24) } }
     }
     var output = [Float](repeating: 0, count: values.count)
     coefficients.withUnsafeBufferPointer { c in
