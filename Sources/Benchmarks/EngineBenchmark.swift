@@ -66,7 +66,6 @@ public struct EngineBenchmark {
 
     public func run() throws -> Report {
         let sample = architecture.width * architecture.height * architecture.depth
-        let sampleCount = sample
         var generator = SystemRandomNumberGenerator()
         let inputs = (0..<(batchSize * sample)).map { _ in Float.random(in: 0..<1, using: &generator) }
         let labels = (0..<batchSize).map { Float($0 % 2) }
@@ -97,8 +96,8 @@ public struct EngineBenchmark {
         var augmentTimes: [Double] = []
         for index in 0..<max(3, steps) {
             augmentTimes.append(timed {
-                for sample in 0..<batchSize {
-                    _ = Augmentation.rotatedModelInput(Array(inputs[(sample * sampleCount)..<((sample + 1) * sampleCount)]),
+                for item in 0..<batchSize {
+                    _ = Augmentation.rotatedModelInput(Array(inputs[(item * sample)..<((item + 1) * sample)]),
                                                        nx: architecture.width, ny: architecture.height, nz: architecture.depth,
                                                        degrees: [-20, -10, -5, 5, 10, 20][index % 6])
                 }

@@ -88,34 +88,32 @@ public final class Network {
 
     // MARK: Parameters
 
-    /// The parameter tensors Adam updates, with their gradients (training networks only).
-    private func trainableParameters() -> [(value: Memory, gradient: Memory)] {
-        var list: [(Memory, Memory)] = []
+    /// Every named tensor, in the checkpoint's order, with its gradient when it is trained (running
+    /// statistics and inference networks have none). The one table the optimizer, checkpoints and
+    /// gradient reads all walk, so their orders cannot drift apart.
+    private var tensors: [(name: String, value: Memory, gradient: Memory?)] {
+        var list: [(String, Memory, Memory?)] = []
         for block in blocks {
-            guard let g = block.gradients else { return [] }
-            list += [(block.weights, g.weights), (block.bias, g.bias), (block.gamma, g.gamma), (block.beta, g.beta)]
+            let n = block.index + 1, g = block.gradients
+            list += [("conv\(n).weight", block.weights, g?.weights), ("conv\(n).bias", block.bias, g?.bias),
+                     ("bn\(n).weight", block.gamma, g?.gamma), ("bn\(n).bias", block.beta, g?.beta),
+                     ("bn\(n).running_mean", block.runningMean, nil), ("bn\(n).running_var", block.runningVariance, nil)]
         }
-        guard let g = head.gradients else { return [] }
-        list += [(head.fc1Weight, g.fc1Weight), (head.fc1Bias, g.fc1Bias), (head.fc2Weight, g.fc2Weight), (head.fc2Bias, g.fc2Bias)]
+        let g = head.gradients
+        list += [("fc1.weight", head.fc1Weight, g?.fc1Weight), ("fc1.bias", head.fc1Bias, g?.fc1Bias),
+                 ("fc2.weight", head.fc2Weight, g?.fc2Weight), ("fc2.bias", head.fc2Bias, g?.fc2Bias)]
         return list
     }
 
-    /// Every named tensor with its memory, in the checkpoint's order.
-    private var namedMemories: [(String, Memory)] {
-        var list: [(String, Memory)] = []
-        for block in blocks {
-            let n = block.index + 1
-            list += [("conv\(n).weight", block.weights), ("conv\(n).bias", block.bias), ("bn\(n).weight", block.gamma),
-                     ("bn\(n).bias", block.beta), ("bn\(n).running_mean", block.runningMean), ("bn\(n).running_var", block.runningVariance)]
-        }
-        list += [("fc1.weight", head.fc1Weight), ("fc1.bias", head.fc1Bias), ("fc2.weight", head.fc2Weight), ("fc2.bias", head.fc2Bias)]
-        return list
+    /// The tensors Adam updates, with their gradients, in `tensors` order.
+    private func trainableParameters() -> [(name: String, value: Memory, gradient: Memory)] {
+        tensors.compactMap { entry in entry.gradient.map { (entry.name, entry.value, $0) } }
     }
 
     /// Sets every parameter. - Precondition: `parameters.mismatches(with: architecture)` is empty.
     public func load(_ parameters: ParameterSet) throws(EngineError) {
         precondition(parameters.mismatches(with: architecture).isEmpty, "parameters do not fit: \(parameters.mismatches(with: architecture))")
-        for (name, memory) in namedMemories {
+        for (name, memory, _) in tensors {
             try write(parameters[name]!, into: memory)
         }
         for block in blocks { try block.prepareWeights(stream: stream) }
@@ -124,7 +122,7 @@ public final class Network {
     /// Every parameter, in canonical layout.
     public func parameters() throws(EngineError) -> ParameterSet {
         var tensors: [String: [Float]] = [:]
-        for (name, memory) in namedMemories { tensors[name] = try read(memory) }
+        for (name, memory, _) in self.tensors { tensors[name] = try read(memory) }
         return ParameterSet(tensors: tensors)
     }
 
@@ -199,18 +197,9 @@ public final class Network {
     /// The gradients of the last `computeGradients`/`trainStep`, by parameter name, in canonical layout.
     public func gradients() throws(EngineError) -> ParameterSet {
         precondition(trainable)
-        var tensors: [String: [Float]] = [:]
-        for block in blocks {
-            let n = block.index + 1, g = block.gradients!
-            tensors["conv\(n).weight"] = try read(g.weights)
-            tensors["conv\(n).bias"] = g.bias.read()
-            tensors["bn\(n).weight"] = g.gamma.read()
-            tensors["bn\(n).bias"] = g.beta.read()
-        }
-        let g = head.gradients!
-        tensors["fc1.weight"] = g.fc1Weight.read(); tensors["fc1.bias"] = g.fc1Bias.read()
-        tensors["fc2.weight"] = g.fc2Weight.read(); tensors["fc2.bias"] = g.fc2Bias.read()
-        return ParameterSet(tensors: tensors)
+        var values: [String: [Float]] = [:]
+        for (name, _, gradient) in trainableParameters() { values[name] = try read(gradient) }
+        return ParameterSet(tensors: values)
     }
 
     private func forward(_ inputs: [Float], training: Bool) throws(EngineError) {
@@ -281,7 +270,7 @@ public final class Network {
     public func optimizerSnapshot() throws(EngineError) -> OptimizerSnapshot {
         precondition(trainable, "only training networks have an optimizer")
         var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
-        for ((name, _), moments) in zip(trainableNames, optimizer!.moments) {
+        for ((name, _, _), moments) in zip(trainableParameters(), optimizer!.moments) {
             m[name] = try read(moments.m)
             v[name] = try read(moments.v)
         }
@@ -291,16 +280,11 @@ public final class Network {
     /// Restores Adam's state saved by `optimizerSnapshot`.
     public func restoreOptimizer(_ snapshot: OptimizerSnapshot) throws(EngineError) {
         precondition(trainable, "only training networks have an optimizer")
-        for ((name, _), moments) in zip(trainableNames, optimizer!.moments) {
+        for ((name, _, _), moments) in zip(trainableParameters(), optimizer!.moments) {
             try write(snapshot.m[name]!, into: moments.m)
             try write(snapshot.v[name]!, into: moments.v)
         }
         optimizer!.step = snapshot.step
-    }
-
-    /// Names of the trainable tensors, in `trainableParameters()` order.
-    private var trainableNames: [(String, Memory)] {
-        namedMemories.filter { !$0.0.contains("running_") }
     }
 }
 
@@ -324,15 +308,15 @@ struct OptimizerState {
     var step = 0
     let moments: [(m: Memory, v: Memory)]
 
-    init(parameters: [(value: Memory, gradient: Memory)], engine: Engine) throws(EngineError) {
+    init(parameters: [(name: String, value: Memory, gradient: Memory)], engine: Engine) throws(EngineError) {
         moments = try parameters.map { pair throws(EngineError) in
             (try Memory(pair.value.descriptor, engine: engine), try Memory(pair.value.descriptor, engine: engine))
         }
     }
 
-    mutating func step(parameters: [(value: Memory, gradient: Memory)]) {
+    mutating func step(parameters: [(name: String, value: Memory, gradient: Memory)]) {
         let alpha = settings.stepSize(atStep: step)
-        for ((value, gradient), (m, v)) in zip(parameters, moments) {
+        for ((_, value, gradient), (m, v)) in zip(parameters, moments) {
             value.withFloats { w in gradient.withFloats { g in m.withFloats { mb in v.withFloats { vb in
                 adamUpdate(value: w, gradient: g, m: mb, v: vb, settings: settings, stepSize: alpha)
             } } } }
