@@ -13,6 +13,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0",
+                 traits: [.defaults, "YAML", "CommandLineArguments"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: System-library shims
@@ -20,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CDeflate", path: "Sources/CDeflate"),
         .target(name: "Zlib", dependencies: ["CZlib", "CDeflate"]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
         .target(name: "AtomicFile"),
         .target(name: "SeededRandom"),
         .target(name: "ContentHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -27,6 +33,9 @@ let package = Package(
         // MARK: ① Inbox and ingest: reading scans, preprocessing them
         .target(name: "NIfTI", dependencies: ["Zlib"]),
         .target(name: "Preprocess", dependencies: ["NIfTI"]),
+
+        // MARK: ② Cache: the catalog of scans, cache tensors, jobs, runs and predictions
+        .target(name: "Catalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
 
         // MARK: ③ Train and ④ predict: the compute engine
         .target(name: "Engine", dependencies: ["CDNNL"]),
@@ -36,13 +45,23 @@ let package = Package(
         // MARK: ⑤ Outbox: reports and pictures
         .target(name: "Reports", dependencies: ["Zlib"]),
 
+        // MARK: The daemon: pure decisions, then the services at the edges
+        .target(name: "Scheduling"),
+        .target(name: "Daemon", dependencies: [
+            "Catalog", "Scheduling", "Training", "CSystemd", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
+            .product(name: "Configuration", package: "swift-configuration"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+
         // MARK: Synthetic data and benchmarks
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
         .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training"]),
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
-            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile",
+            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
@@ -59,6 +78,9 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Zlib", "CZlib"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "CTDTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]
 )

@@ -50,7 +50,7 @@ public enum AtomicFile {
     }
 
     /// Makes the rename itself durable. Best effort: some file systems refuse fsync on folders.
-    private static func syncDirectory(of path: String) {
+    public static func syncDirectory(of path: String) {
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let fd = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }

@@ -11,6 +11,8 @@ public struct LabelledScan: Sendable, Equatable {
     public let label: Int
     /// SHA-256 of the file: its identity and its side of the split.
     public let hash: String
+
+    public init(path: String, label: Int, hash: String) { (self.path, self.label, self.hash) = (path, label, hash) }
 }
 
 /// A scan ready for training: its preprocessed tensor, already in the network's layout (one copy

@@ -66,6 +66,11 @@ public final class Predictor {
         return try predict(grid, file: file)
     }
 
+    /// The logit for one scan already in the network's layout (`ModelInput`).
+    public func predict(modelInput: [Float]) throws -> Double {
+        Double(try network.logits(for: modelInput)[0])
+    }
+
     /// Classifies an already preprocessed scan.
     public func predict(_ grid: VoxelGrid, file: String) throws -> Prediction {
         let logit = Double(try network.logits(for: ModelInput.values(grid))[0])

@@ -23,9 +23,16 @@ public final class Trainer {
     private let progress: TrainingProgress
     private let cancellation: CancellationFlag
     private let preprocessSeconds: Double
+    /// Every step and validation batch runs through it, so queued predictions go first.
+    private let gate: ComputeGate
+    /// Chosen by the caller (the daemon names its runs); a new one otherwise.
+    private let runID: String?
 
     public init(config: TrainingConfig, folder: RunFolder, scans: [PreparedScan], skipped: [(LabelledScan, String)] = [],
-                preprocessSeconds: Double = 0, progress: TrainingProgress, cancellation: CancellationFlag = CancellationFlag()) {
+                preprocessSeconds: Double = 0, progress: TrainingProgress, cancellation: CancellationFlag = CancellationFlag(),
+                gate: ComputeGate = ComputeGate(), runID: String? = nil) {
+        self.gate = gate
+        self.runID = runID
         self.config = config
         self.folder = folder
         self.scans = scans
@@ -119,6 +126,7 @@ public final class Trainer {
                 break
             }
         }
+        if status == .cancelled, cancellation.isSuspended { status = .running }
         update(&report, history: history, stopping: stopping, status: status, trainingSeconds: seconds(since: trainStart))
         try folder.write(report: report)
         return report
@@ -151,7 +159,7 @@ public final class Trainer {
             }
             augmentationSeconds += seconds(since: augmentStart)
             let computeStart = DispatchTime.now()
-            let (loss, logits) = try network.trainStep(inputs: inputs, labels: labels)
+            let (loss, logits) = try gate.background { try network.trainStep(inputs: inputs, labels: labels) }
             computeSeconds += seconds(since: computeStart)
             lossSum += loss * Double(labels.count)
             correct += zip(logits, labels).filter { ($0 > 0) == ($1 > 0.5) }.count
@@ -163,12 +171,12 @@ public final class Trainer {
         let recalibration = min(config.batchNormRecalibration, trainInputs.count) / config.batchSize * config.batchSize
         if recalibration > 0 {
             // The first scans of the fixed training order: the same population every epoch.
-            try network.recalibrateStatistics(trainInputs.prefix(recalibration).flatMap { $0 })
+            try gate.background { try network.recalibrateStatistics(trainInputs.prefix(recalibration).flatMap { $0 }) }
         }
         var logits: [Float] = []
         for start in stride(from: 0, to: validationInputs.count, by: config.batchSize) {
             let batch = validationInputs[start..<min(start + config.batchSize, validationInputs.count)]
-            logits += try network.logits(for: batch.flatMap { $0 })
+            logits += try gate.background { try network.logits(for: batch.flatMap { $0 }) }
         }
         let metrics = ClassificationMetrics(logits: logits, labels: validationLabels)
         let validationSeconds = seconds(since: validationStart)
@@ -208,7 +216,7 @@ public final class Trainer {
         var timings = RunReport.Timings()
         timings.preprocessSeconds = preprocessSeconds
         return RunReport(
-            runID: Self.newRunID(), status: .running, config: config, data: counts,
+            runID: runID ?? Self.newRunID(), status: .running, config: config, data: counts,
             split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? "validation" : "train") },
             skipped: skipped.map { RunReport.SkippedScan(file: $0.0.path, reason: $0.1) },
             epochsCompleted: 0, bestEpoch: nil, best: nil, last: nil, timings: timings,

@@ -32,4 +32,12 @@ public enum ProcessPriority {
         let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(19, current + increment))
     }
+
+    /// Lowers the calling thread's priority only: on Linux the nice value is per thread and
+    /// `who = 0` means the calling thread; threads it starts afterwards (oneDNN's OpenMP team
+    /// among them) inherit it.
+    public static func lowerThisThread(by increment: Int32) {
+        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(19, current + increment))
+    }
 }

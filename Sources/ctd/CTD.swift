@@ -5,13 +5,13 @@ import ArgumentParser
 /// Exit codes: 0 success; 1 the input could not be processed (bad scan, unwritable output);
 /// 64 usage error (bad flags or values).
 @main
-struct CTD: ParsableCommand {
+struct CTD: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctd",
         abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
-        discussion: "Offline tools for now: inspect and preprocess NIfTI scans, make synthetic data, train and predict, run benchmarks.",
+        discussion: "`ctd run` is the daemon; the other commands are offline tools: inspect and preprocess NIfTI scans, make synthetic data, train and predict, run benchmarks.",
         version: CTDVersion.string,
-        subcommands: [Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, ModelCommand.self, Bench.self])
+        subcommands: [Run.self, Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, ModelCommand.self, Bench.self])
 }
 
 enum CTDVersion {

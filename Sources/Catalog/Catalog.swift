@@ -1,0 +1,441 @@
+import Foundation
+import GRDB
+
+/// Why the catalog cannot be opened or written; the message names the file and what to do.
+public struct CatalogError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+    public init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
+}
+
+/// The daemon's memory, in SQLite (WAL mode, one writer): scans, the files that brought them,
+/// cache entries, persistent jobs, training runs with their epochs, predictions, and the active
+/// model pointer. Every method is one transaction.
+public final class Catalog: Sendable {
+    public let path: String
+    private let database: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            try Schema.migrator.migrate(database)
+        } catch {
+            throw CatalogError(path: path, reason: "cannot open the catalog: \(error) (is the state folder writable, and the disk not full?)")
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try database.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    public var journalMode: String {
+        (try? database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }) .flatMap { $0 } ?? "unknown"
+    }
+
+    // MARK: Jobs
+
+    /// Queues a job unless one for the same subject is already queued or running.
+    @discardableResult
+    public func enqueue(_ kind: JobRecord.Kind, subject: String, now: Double) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO job (kind, subject, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)
+                ON CONFLICT DO NOTHING
+                """, arguments: [kind.rawValue, subject, now, now])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Takes the oldest queued job of a kind and marks it running (one more attempt).
+    public func claimNext(_ kind: JobRecord.Kind, now: Double) throws -> JobRecord? {
+        try database.write { db in
+            guard let job = try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE kind = ? AND state = 'queued' ORDER BY id LIMIT 1",
+                                                   arguments: [kind.rawValue]) else { return nil }
+            try db.execute(sql: "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                           arguments: [now, job.id])
+            return try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [job.id])
+        }
+    }
+
+    public func complete(jobID: Int64, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE job SET state = 'done', error = NULL, updated_at = ? WHERE id = ?", arguments: [now, jobID])
+        }
+    }
+
+    /// Records a failed attempt: the job is queued again, or parked once it has had `maxAttempts`.
+    @discardableResult
+    public func fail(jobID: Int64, error: String, maxAttempts: Int, now: Double) throws -> JobRecord.State {
+        try database.write { db in
+            let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM job WHERE id = ?", arguments: [jobID]) ?? maxAttempts
+            let state: JobRecord.State = attempts >= maxAttempts ? .parked : .queued
+            try db.execute(sql: "UPDATE job SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+                           arguments: [state.rawValue, error, now, jobID])
+            return state
+        }
+    }
+
+    /// At start: jobs left running by a process that died are queued again, or parked when they
+    /// have already been tried `maxAttempts` times (a file that kills the daemon must not do so
+    /// forever). Returns the jobs it parked.
+    public func recoverInterrupted(maxAttempts: Int, now: Double) throws -> [JobRecord] {
+        try database.write { db in
+            let running = try JobRecord.fetchAll(db, sql: "SELECT * FROM job WHERE state = 'running'")
+            var parked: [JobRecord] = []
+            for var job in running {
+                if job.attempts >= maxAttempts {
+                    job.state = .parked
+                    job.error = "interrupted \(job.attempts) times (the daemon stopped or died while working on it)"
+                    parked.append(job)
+                } else {
+                    job.state = .queued
+                }
+                try db.execute(sql: "UPDATE job SET state = ?, error = ?, updated_at = ? WHERE id = ?",
+                               arguments: [job.state.rawValue, job.error, now, job.id])
+            }
+            return parked
+        }
+    }
+
+    /// Puts a running job back in the queue without counting the attempt (it was suspended, not failed).
+    public func release(jobID: Int64, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE job SET state = 'queued', attempts = max(0, attempts - 1), updated_at = ? WHERE id = ? AND state = 'running'",
+                           arguments: [now, jobID])
+        }
+    }
+
+    public func jobs(kind: JobRecord.Kind? = nil, state: JobRecord.State? = nil, limit: Int = 1000) throws -> [JobRecord] {
+        try database.read { db in
+            try JobRecord.fetchAll(db, sql: """
+                SELECT * FROM job WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2) ORDER BY id LIMIT ?3
+                """, arguments: [kind?.rawValue, state?.rawValue, limit])
+        }
+    }
+
+    public func jobCount(kind: JobRecord.Kind, state: JobRecord.State) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE kind = ? AND state = ?", arguments: [kind.rawValue, state.rawValue]) ?? 0
+        }
+    }
+
+    // MARK: Ingest
+
+    /// What ingesting a readable scan produced.
+    public struct Ingested: Sendable {
+        public var inboxPath: String
+        public var name: String
+        public var hash: String
+        public var size: Int64
+        public var label: Int?
+        public var facts: String
+        public var orientation: String?
+        public var cache: (key: String, path: String, checksum: String)
+        public var destination: String
+
+        public init(inboxPath: String, name: String, hash: String, size: Int64, label: Int?, facts: String, orientation: String?,
+                    cache: (key: String, path: String, checksum: String), destination: String) {
+            (self.inboxPath, self.name, self.hash, self.size, self.label) = (inboxPath, name, hash, size, label)
+            (self.facts, self.orientation, self.cache, self.destination) = (facts, orientation, cache, destination)
+        }
+    }
+
+    /// Records a scan, the file that brought it (still to be moved), its cache entry and, for an
+    /// unlabelled file, a prediction job, in one transaction. The same content seen before is
+    /// the same scan (`duplicate`); a label given later is kept, a conflicting one is ignored.
+    public func recordIngest(_ item: Ingested, now: Double) throws -> (file: FileRecord, duplicate: Bool, labelConflict: Int?) {
+        try database.write { db in
+            var duplicate = false, conflict: Int?
+            let scanID: Int64
+            if let scan = try ScanRecord.fetchOne(db, sql: "SELECT * FROM scan WHERE hash = ?", arguments: [item.hash]) {
+                duplicate = true
+                scanID = scan.id
+                if scan.state == .rejected {
+                    // Read fine this time (a limit was raised, say): the scan is usable now.
+                    try db.execute(sql: "UPDATE scan SET state = 'cached', error = NULL, facts = ?, updated_at = ? WHERE id = ?",
+                                   arguments: [item.facts, now, scanID])
+                }
+                if let label = item.label {
+                    if scan.label == nil {
+                        try db.execute(sql: "UPDATE scan SET label = ?, labelled_at = ?, updated_at = ? WHERE id = ?",
+                                       arguments: [label, now, now, scanID])
+                    } else if scan.label != label {
+                        conflict = scan.label
+                    }
+                }
+            } else {
+                try db.execute(sql: """
+                    INSERT INTO scan (hash, name, label, size, facts, orientation, state, labelled_at, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 'cached', ?, ?, ?)
+                    """, arguments: [item.hash, item.name, item.label, item.size, item.facts, item.orientation,
+                                     item.label == nil ? nil : now, now, now])
+                scanID = db.lastInsertedRowID
+            }
+            try db.execute(sql: """
+                INSERT INTO cache_entry (scan_id, parameters_key, path, checksum, created_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (scan_id, parameters_key) DO UPDATE SET path = excluded.path, checksum = excluded.checksum,
+                    created_at = excluded.created_at
+                """, arguments: [scanID, item.cache.key, item.cache.path, item.cache.checksum, now])
+            try db.execute(sql: """
+                INSERT INTO file (inbox_path, size, hash, scan_id, label, outcome, destination, duplicate, arrived_at)
+                VALUES (?, ?, ?, ?, ?, 'archived', ?, ?, ?)
+                """, arguments: [item.inboxPath, item.size, item.hash, scanID, item.label, item.destination, duplicate, now])
+            let file = try FileRecord.fetchOne(db, sql: "SELECT * FROM file WHERE id = ?", arguments: [db.lastInsertedRowID])!
+            if item.label == nil {
+                try db.execute(sql: """
+                    INSERT INTO job (kind, subject, state, created_at, updated_at) VALUES ('predict', ?, 'queued', ?, ?)
+                    ON CONFLICT DO NOTHING
+                    """, arguments: [String(file.id), now, now])
+            }
+            return (file, duplicate, conflict)
+        }
+    }
+
+    /// Records an unreadable file: a rejected scan (by hash) and the file, still to be moved to
+    /// `destination` under rejected/.
+    public func recordRejection(inboxPath: String, name: String, hash: String, size: Int64, label: Int?, error: String,
+                                destination: String, now: Double) throws -> FileRecord {
+        try database.write { db in
+            let scanID: Int64
+            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM scan WHERE hash = ?", arguments: [hash]) {
+                scanID = id
+            } else {
+                try db.execute(sql: """
+                    INSERT INTO scan (hash, name, label, size, state, error, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, 'rejected', ?, ?, ?)
+                    """, arguments: [hash, name, label, size, error, now, now])
+                scanID = db.lastInsertedRowID
+            }
+            try db.execute(sql: """
+                INSERT INTO file (inbox_path, size, hash, scan_id, label, outcome, destination, error, arrived_at)
+                VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?, ?)
+                """, arguments: [inboxPath, size, hash, scanID, label, destination, error, now])
+            return try FileRecord.fetchOne(db, sql: "SELECT * FROM file WHERE id = ?", arguments: [db.lastInsertedRowID])!
+        }
+    }
+
+    public func markMoved(fileID: Int64) throws {
+        try database.write { db in try db.execute(sql: "UPDATE file SET moved = 1 WHERE id = ?", arguments: [fileID]) }
+    }
+
+    /// Files recorded but not yet moved out of the inbox (the process died in between).
+    public func unmovedFiles() throws -> [FileRecord] {
+        try database.read { db in try FileRecord.fetchAll(db, sql: "SELECT * FROM file WHERE moved = 0 ORDER BY id") }
+    }
+
+    public func isDestinationTaken(_ destination: String) throws -> Bool {
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM file WHERE destination = ?", arguments: [destination]) ?? false }
+    }
+
+    public func file(id: Int64) throws -> FileRecord? {
+        try database.read { db in try FileRecord.fetchOne(db, sql: "SELECT * FROM file WHERE id = ?", arguments: [id]) }
+    }
+
+    public func files(limit: Int = 100_000) throws -> [FileRecord] {
+        try database.read { db in try FileRecord.fetchAll(db, sql: "SELECT * FROM file ORDER BY id LIMIT ?", arguments: [limit]) }
+    }
+
+    public func scan(id: Int64) throws -> ScanRecord? {
+        try database.read { db in try ScanRecord.fetchOne(db, sql: "SELECT * FROM scan WHERE id = ?", arguments: [id]) }
+    }
+
+    public func scan(hash: String) throws -> ScanRecord? {
+        try database.read { db in try ScanRecord.fetchOne(db, sql: "SELECT * FROM scan WHERE hash = ?", arguments: [hash]) }
+    }
+
+    public func scans(limit: Int = 100_000) throws -> [ScanRecord] {
+        try database.read { db in try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan ORDER BY id LIMIT ?", arguments: [limit]) }
+    }
+
+    // MARK: Cache
+
+    public func cacheEntry(scanID: Int64, key: String) throws -> CacheEntryRecord? {
+        try database.read { db in
+            try CacheEntryRecord.fetchOne(db, sql: "SELECT * FROM cache_entry WHERE scan_id = ? AND parameters_key = ?",
+                                          arguments: [scanID, key])
+        }
+    }
+
+    public func setCacheEntry(scanID: Int64, key: String, path: String, checksum: String, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO cache_entry (scan_id, parameters_key, path, checksum, created_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (scan_id, parameters_key) DO UPDATE SET path = excluded.path, checksum = excluded.checksum,
+                    created_at = excluded.created_at
+                """, arguments: [scanID, key, path, checksum, now])
+        }
+    }
+
+    public func removeCacheEntries(otherThan key: String) throws -> [CacheEntryRecord] {
+        try database.write { db in
+            let stale = try CacheEntryRecord.fetchAll(db, sql: "SELECT * FROM cache_entry WHERE parameters_key != ?", arguments: [key])
+            try db.execute(sql: "DELETE FROM cache_entry WHERE parameters_key != ?", arguments: [key])
+            return stale
+        }
+    }
+
+    /// Readable scans with no cache entry for `key`, each with an archived original to rebuild it from.
+    public func scansMissingCache(key: String) throws -> [(scan: ScanRecord, original: String)] {
+        try database.read { db in
+            let scans = try ScanRecord.fetchAll(db, sql: """
+                SELECT * FROM scan WHERE state = 'cached'
+                AND NOT EXISTS (SELECT 1 FROM cache_entry c WHERE c.scan_id = scan.id AND c.parameters_key = ?) ORDER BY id
+                """, arguments: [key])
+            return try scans.compactMap { scan in
+                try String.fetchOne(db, sql: "SELECT destination FROM file WHERE scan_id = ? AND outcome = 'archived' ORDER BY id LIMIT 1",
+                                    arguments: [scan.id]).map { (scan, $0) }
+            }
+        }
+    }
+
+    /// Where the first archived copy of a scan is (to rebuild its cache tensor from).
+    public func archivedOriginal(scanID: Int64) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT destination FROM file WHERE scan_id = ? AND outcome = 'archived' AND moved = 1 ORDER BY id LIMIT 1",
+                                arguments: [scanID])
+        }
+    }
+
+    /// Labelled, readable scans and their cache entries for `key`: the training data.
+    public func labelledScans(key: String) throws -> [(scan: ScanRecord, cache: CacheEntryRecord)] {
+        try database.read { db in
+            let scans = try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE label IS NOT NULL AND state = 'cached' ORDER BY id")
+            return try scans.compactMap { scan in
+                try CacheEntryRecord.fetchOne(db, sql: "SELECT * FROM cache_entry WHERE scan_id = ? AND parameters_key = ?",
+                                              arguments: [scan.id, key]).map { (scan, $0) }
+            }
+        }
+    }
+
+    /// Labelled scans that arrived (or were labelled) after `time`.
+    public func labelledCount(since time: Double?) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM scan WHERE label IS NOT NULL AND state = 'cached' AND labelled_at > ?",
+                             arguments: [time ?? -Double.infinity]) ?? 0
+        }
+    }
+
+    /// The orientation most labelled scans have (the training set's), if any is recorded.
+    public func commonLabelledOrientation() throws -> String? {
+        try database.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT orientation FROM scan WHERE label IS NOT NULL AND orientation IS NOT NULL
+                GROUP BY orientation ORDER BY count(*) DESC LIMIT 1
+                """)
+        }
+    }
+
+    /// Scans by label ("normal", "abnormal", "none") and state.
+    public func scanCounts() throws -> [String: Int] {
+        try database.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT label, state, count(*) AS n FROM scan GROUP BY label, state") {
+                let label: Int? = row["label"]
+                let name = label.map { $0 == 0 ? "normal" : "abnormal" } ?? "none"
+                counts["\(name)/\(row["state"] as String)", default: 0] += row["n"] as Int
+            }
+            return counts
+        }
+    }
+
+    // MARK: Predictions
+
+    public func recordPrediction(fileID: Int64, scanID: Int64, runID: String, probabilityAbnormal: Double, decision: String,
+                                 report: String, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO prediction (file_id, scan_id, run_id, probability_abnormal, decision, report, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (file_id) DO UPDATE SET run_id = excluded.run_id, probability_abnormal = excluded.probability_abnormal,
+                    decision = excluded.decision, report = excluded.report, created_at = excluded.created_at
+                """, arguments: [fileID, scanID, runID, probabilityAbnormal, decision, report, now])
+        }
+    }
+
+    public func predictions(limit: Int = 100_000) throws -> [PredictionRecord] {
+        try database.read { db in try PredictionRecord.fetchAll(db, sql: "SELECT * FROM prediction ORDER BY id LIMIT ?", arguments: [limit]) }
+    }
+
+    // MARK: Training runs and the active model
+
+    public func startRun(id: String, folder: String, reason: String, trainCount: Int, validationCount: Int, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO run (id, folder, state, reason, train_count, validation_count, started_at)
+                VALUES (?, ?, 'running', ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET state = 'running', ended_at = NULL
+                """, arguments: [id, folder, reason, trainCount, validationCount, now])
+        }
+    }
+
+    public func recordEpoch(_ row: EpochRow) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO epoch (run_id, epoch, loss, acc, val_loss, val_acc, val_auc, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [row.runID, row.epoch, row.loss, row.acc, row.valLoss, row.valAcc, row.valAUC, row.seconds])
+        }
+    }
+
+    public func endRun(id: String, state: String, bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?,
+                       error: String?, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE run SET state = ?, best_epoch = ?, val_loss = ?, val_acc = ?, val_auc = ?, error = ?, ended_at = ? WHERE id = ?
+                """, arguments: [state, bestEpoch, valLoss, valAcc, valAUC, error, now, id])
+        }
+    }
+
+    /// Records the promotion decision; when promoted, the run becomes the active model and the
+    /// previous one is remembered for rollback.
+    public func decidePromotion(runID: String, promote: Bool, note: String) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE run SET promoted = ?, promotion_note = ? WHERE id = ?", arguments: [promote, note, runID])
+            if promote { try Self.activate(runID, db) }
+        }
+    }
+
+    /// Makes a finished run the active model by hand.
+    public func activate(runID: String) throws {
+        try database.write { db in try Self.activate(runID, db) }
+    }
+
+    private static func activate(_ runID: String, _ db: Database) throws {
+        if let current = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'active_run'"), current != runID {
+            try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('previous_run', ?)", arguments: [current])
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('active_run', ?)", arguments: [runID])
+    }
+
+    public func activeRun() throws -> RunRecord? {
+        try database.read { db in
+            try RunRecord.fetchOne(db, sql: "SELECT run.* FROM run JOIN setting ON setting.value = run.id WHERE setting.key = 'active_run'")
+        }
+    }
+
+    public func previousRunID() throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'previous_run'") }
+    }
+
+    public func run(id: String) throws -> RunRecord? {
+        try database.read { db in try RunRecord.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [id]) }
+    }
+
+    public func runs(limit: Int = 1000) throws -> [RunRecord] {
+        try database.read { db in try RunRecord.fetchAll(db, sql: "SELECT * FROM run ORDER BY started_at DESC LIMIT ?", arguments: [limit]) }
+    }
+
+    public func epochs(runID: String) throws -> [EpochRow] {
+        try database.read { db in try EpochRow.fetchAll(db, sql: "SELECT * FROM epoch WHERE run_id = ? ORDER BY epoch", arguments: [runID]) }
+    }
+
+    /// When the latest run started: retraining counts new labels from then.
+    public func lastRunStart() throws -> Double? {
+        try database.read { db in try Double.fetchOne(db, sql: "SELECT max(started_at) FROM run") }
+    }
+}

@@ -1,0 +1,141 @@
+import GRDB
+
+/// A distinct scan (one per content hash).
+public struct ScanRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public enum State: String, Codable, Sendable { case cached, rejected }
+    public var id: Int64
+    public var hash: String
+    public var name: String
+    public var label: Int?
+    public var size: Int64
+    /// `HeaderFacts` as JSON.
+    public var facts: String?
+    public var orientation: String?
+    public var state: State
+    public var error: String?
+    public var labelledAt: Double?
+    public var createdAt: Double
+    public var updatedAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, hash, name, label, size, facts, orientation, state, error
+        case labelledAt = "labelled_at", createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
+/// A file that arrived in the inbox and where it went.
+public struct FileRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public enum Outcome: String, Codable, Sendable { case archived, rejected }
+    public var id: Int64
+    public var inboxPath: String
+    public var size: Int64
+    public var hash: String
+    public var scanID: Int64
+    public var label: Int?
+    public var outcome: Outcome
+    public var destination: String
+    public var moved: Bool
+    public var duplicate: Bool
+    public var error: String?
+    public var arrivedAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, size, hash, label, outcome, destination, moved, duplicate, error
+        case inboxPath = "inbox_path", scanID = "scan_id", arrivedAt = "arrived_at"
+    }
+}
+
+public struct CacheEntryRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public var scanID: Int64
+    public var parametersKey: String
+    public var path: String
+    public var checksum: String
+    public var createdAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case path, checksum
+        case scanID = "scan_id", parametersKey = "parameters_key", createdAt = "created_at"
+    }
+}
+
+public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case ingest, predict, train }
+    public enum State: String, Codable, Sendable, CaseIterable { case queued, running, done, parked }
+    public var id: Int64
+    public var kind: Kind
+    /// What the job is about: the inbox path (ingest), the file id (predict), the reason (train).
+    public var subject: String
+    public var state: State
+    public var attempts: Int
+    public var error: String?
+    public var createdAt: Double
+    public var updatedAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, subject, state, attempts, error
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
+public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public var id: String
+    public var folder: String
+    public var state: String
+    public var reason: String
+    public var trainCount: Int
+    public var validationCount: Int
+    public var bestEpoch: Int?
+    public var valLoss: Double?
+    public var valAcc: Double?
+    public var valAUC: Double?
+    public var promoted: Bool
+    public var promotionNote: String?
+    public var error: String?
+    public var startedAt: Double
+    public var endedAt: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case id, folder, state, reason, promoted, error
+        case trainCount = "train_count", validationCount = "validation_count", bestEpoch = "best_epoch"
+        case valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", promotionNote = "promotion_note"
+        case startedAt = "started_at", endedAt = "ended_at"
+    }
+}
+
+public struct EpochRow: Codable, Sendable, Equatable, FetchableRecord {
+    public var runID: String
+    public var epoch: Int
+    public var loss: Double
+    public var acc: Double
+    public var valLoss: Double
+    public var valAcc: Double
+    public var valAUC: Double?
+    public var seconds: Double
+
+    public init(runID: String, epoch: Int, loss: Double, acc: Double, valLoss: Double, valAcc: Double, valAUC: Double?, seconds: Double) {
+        (self.runID, self.epoch, self.loss, self.acc) = (runID, epoch, loss, acc)
+        (self.valLoss, self.valAcc, self.valAUC, self.seconds) = (valLoss, valAcc, valAUC, seconds)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, acc, seconds
+        case runID = "run_id", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc"
+    }
+}
+
+public struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public var id: Int64
+    public var fileID: Int64
+    public var scanID: Int64
+    public var runID: String
+    public var probabilityAbnormal: Double
+    public var decision: String
+    public var report: String
+    public var createdAt: Double
+
+    enum CodingKeys: String, CodingKey {
+        case id, decision, report
+        case fileID = "file_id", scanID = "scan_id", runID = "run_id"
+        case probabilityAbnormal = "probability_abnormal", createdAt = "created_at"
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Model
+import NIfTI
+import Scheduling
+import Training
+
+/// Every setting of `ctd run`, with the seed's values and sane paths as defaults. Built from a
+/// key lookup (the YAML file, environment and flags layered by `ConfigLoader`), validated as a
+/// whole: a wrong value stops the start with every problem listed, one line each.
+public struct DaemonConfig: Sendable, Equatable {
+    public var stateDirectory = "/var/lib/ctd"
+    public var training = TrainingConfig()
+    public var trainingNice: Int32 = 10
+    public var retrain = RetrainPolicy(minNewLabels: 20, interval: 6 * 3600)
+    public var settleSeconds = 0.5
+    public var rescanSeconds = 300.0
+    public var ingestWorkers = 1
+    public var maxAttempts = 3
+    public var threshold = 0.5
+    public var limits = ReadLimits()
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// The keys, with what each one means; `config/ctd.yaml` documents the same list.
+    public static let keys: [String] = [
+        "state_dir", "model.width", "model.height", "model.depth", "model.precision",
+        "training.epochs", "training.patience", "training.batch_size", "training.learning_rate", "training.seed", "training.nice",
+        "retrain.min_new_labels", "retrain.interval", "retrain.min_per_class",
+        "watch.settle", "watch.rescan_interval", "ingest.workers", "ingest.max_attempts",
+        "predict.threshold", "limits.max_voxels", "limits.max_bytes", "log.level",
+    ]
+
+    /// Keys whose change takes effect only after a restart (everything else applies on reload).
+    public static let restartKeys: Set<String> = ["state_dir", "model.width", "model.height", "model.depth", "ingest.workers"]
+
+    /// The flag for a key: dots and underscores become dashes (`retrain.min_new_labels` → `--retrain-min-new-labels`).
+    public static func flag(for key: String) -> String {
+        "--" + key.replacingOccurrences(of: ".", with: "-").replacingOccurrences(of: "_", with: "-")
+    }
+
+    /// The environment variable for a key: `CTD_` and the key in upper case (`CTD_RETRAIN_MIN_NEW_LABELS`).
+    public static func environmentVariable(for key: String) -> String {
+        "CTD_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// Reads every key through `lookup` (nil: not set anywhere, keep the default).
+    public init(lookup: (String) -> String?) throws(ConfigError) {
+        var problems: [String] = []
+        func read<T>(_ key: String, _ parse: (String) -> T?, _ expected: String, into target: inout T) {
+            guard let raw = lookup(key)?.trimmingCharacters(in: .whitespaces) else { return }
+            if let value = parse(raw) { target = value } else { problems.append("\(key): \"\(raw)\" is not \(expected)") }
+        }
+        let int: (String) -> Int? = { Int($0) }
+        read("state_dir", { $0.isEmpty ? nil : $0 }, "a folder path", into: &stateDirectory)
+        read("model.width", int, "a whole number", into: &training.width)
+        read("model.height", int, "a whole number", into: &training.height)
+        read("model.depth", int, "a whole number", into: &training.depth)
+        read("model.precision", { Precision(rawValue: $0) }, "f32 or bf16", into: &training.precision)
+        read("training.epochs", int, "a whole number", into: &training.epochs)
+        read("training.patience", int, "a whole number", into: &training.patience)
+        read("training.batch_size", int, "a whole number", into: &training.batchSize)
+        read("training.learning_rate", { Double($0) }, "a number", into: &training.learningRate)
+        read("training.seed", { UInt64($0) }, "a whole number ≥ 0", into: &training.seed)
+        read("training.nice", { Int32($0) }, "a whole number", into: &trainingNice)
+        read("retrain.min_new_labels", int, "a whole number", into: &retrain.minNewLabels)
+        read("retrain.interval", Duration.seconds(in:), "a duration like 30s, 15m, 6h or 1d", into: &retrain.interval)
+        read("retrain.min_per_class", int, "a whole number", into: &retrain.minPerClass)
+        read("watch.settle", Duration.seconds(in:), "a duration like 500ms or 2s", into: &settleSeconds)
+        read("watch.rescan_interval", Duration.seconds(in:), "a duration like 5m", into: &rescanSeconds)
+        read("ingest.workers", int, "a whole number", into: &ingestWorkers)
+        read("ingest.max_attempts", int, "a whole number", into: &maxAttempts)
+        read("predict.threshold", { Double($0) }, "a number", into: &threshold)
+        read("limits.max_voxels", int, "a whole number", into: &limits.maxVoxels)
+        read("limits.max_bytes", int, "a whole number of bytes", into: &limits.maxDataBytes)
+        read("log.level", { ["debug", "info", "notice", "warning", "error"].contains($0) ? $0 : nil },
+             "one of debug, info, notice, warning, error", into: &logLevel)
+        problems += training.problems
+        if trainingNice < 0 || trainingNice > 19 { problems.append("training.nice must be between 0 and 19") }
+        if retrain.minNewLabels < 1 { problems.append("retrain.min_new_labels must be at least 1") }
+        if retrain.minPerClass < 2 { problems.append("retrain.min_per_class must be at least 2") }
+        if settleSeconds > 3600 { problems.append("watch.settle must be at most 1h") }
+        if rescanSeconds < 1 { problems.append("watch.rescan_interval must be at least 1s") }
+        if ingestWorkers < 1 || ingestWorkers > 16 { problems.append("ingest.workers must be between 1 and 16") }
+        if maxAttempts < 1 { problems.append("ingest.max_attempts must be at least 1") }
+        if !(threshold > 0 && threshold < 1) { problems.append("predict.threshold must be between 0 and 1") }
+        if limits.maxVoxels < 1 || limits.maxDataBytes < 1 { problems.append("limits.max_voxels and limits.max_bytes must be positive") }
+        guard problems.isEmpty else { throw ConfigError(problems: problems) }
+    }
+
+    public var folders: StateFolders { StateFolders(root: stateDirectory) }
+
+    /// Keys whose values differ between two configs.
+    public func changedKeys(from other: DaemonConfig) -> [String] {
+        var changed: [String] = []
+        if stateDirectory != other.stateDirectory { changed.append("state_dir") }
+        if training.width != other.training.width { changed.append("model.width") }
+        if training.height != other.training.height { changed.append("model.height") }
+        if training.depth != other.training.depth { changed.append("model.depth") }
+        if training.precision != other.training.precision { changed.append("model.precision") }
+        if training != other.training, !changed.contains(where: { $0.hasPrefix("model.") }) { changed.append("training") }
+        if trainingNice != other.trainingNice { changed.append("training.nice") }
+        if retrain != other.retrain { changed.append("retrain") }
+        if settleSeconds != other.settleSeconds { changed.append("watch.settle") }
+        if rescanSeconds != other.rescanSeconds { changed.append("watch.rescan_interval") }
+        if ingestWorkers != other.ingestWorkers { changed.append("ingest.workers") }
+        if maxAttempts != other.maxAttempts { changed.append("ingest.max_attempts") }
+        if threshold != other.threshold { changed.append("predict.threshold") }
+        if limits != other.limits { changed.append("limits") }
+        if logLevel != other.logLevel { changed.append("log.level") }
+        return changed
+    }
+}
+
+/// Every problem found in a configuration, one per line.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String { "invalid configuration: " + problems.joined(separator: "; ") }
+}
+
+/// The folders under the state directory.
+public struct StateFolders: Sendable, Equatable {
+    public let root: String
+    public var inbox: String { root + "/inbox" }
+    public var outbox: String { root + "/outbox" }
+    public var archive: String { root + "/archive" }
+    public var rejected: String { root + "/rejected" }
+    public var cache: String { root + "/cache" }
+    public var models: String { root + "/models" }
+    public var catalog: String { root + "/ctd.sqlite" }
+    public var all: [String] { [root, inbox, inbox + "/CT-0", inbox + "/CT-23", outbox, archive, rejected, cache, models] }
+}
+
+/// Durations as people write them in config files: "90", "90s", "500ms", "15m", "6h", "1d".
+public enum Duration {
+    public static func seconds(in text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            // "ms" must not be read as "m" of "…s": the loop tries "ms" first.
+            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+            return value * scale
+        }
+        guard let value = Double(text), value >= 0, value.isFinite else { return nil }
+        return value
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Preprocess
+import Reports
+import Training
+
+/// outbox/<name>.json: everything a person (or a script) needs about one answered request.
+public struct PredictionReport: Codable, Sendable, Equatable {
+    public struct Model: Codable, Sendable, Equatable {
+        public var runID: String
+        public var valLoss: Double?
+        public var valAcc: Double?
+        public var valAUC: Double?
+        public var trainedAt: String?
+        enum CodingKeys: String, CodingKey {
+            case runID = "run_id", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", trainedAt = "trained_at"
+        }
+    }
+
+    public struct Timings: Codable, Sendable, Equatable {
+        /// From the file's arrival (the moment it was taken from the inbox) to the report.
+        public var secondsSinceArrival: Double
+        public var predictMilliseconds: Double
+        enum CodingKeys: String, CodingKey {
+            case secondsSinceArrival = "seconds_since_arrival", predictMilliseconds = "predict_ms"
+        }
+    }
+
+    public var fileID: Int64
+    public var file: String
+    public var hash: String
+    /// The scan's header facts, as `ctd inspect --json` shows them.
+    public var scan: [String: JSONValue]
+    public var model: Model
+    public var probabilityAbnormal: Double
+    public var probabilityNormal: Double
+    public var threshold: Double
+    public var decision: String
+    public var sentences: [String]
+    public var warnings: [String]
+    public var timings: Timings
+    public var arrivedAt: String
+    public var reportedAt: String
+    public var picture: String
+
+    enum CodingKeys: String, CodingKey {
+        case file, hash, scan, model, threshold, decision, sentences, warnings, timings, picture
+        case fileID = "file_id", probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal"
+        case arrivedAt = "arrived_at", reportedAt = "reported_at"
+    }
+
+    public static func decision(probabilityAbnormal: Double, threshold: Double) -> String {
+        probabilityAbnormal >= threshold ? "abnormal" : "normal"
+    }
+
+    public func json() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return Array(try encoder.encode(self)) + [0x0a]
+    }
+
+    /// The seed's figure: axial slices of the preprocessed scan, the prediction in the caption.
+    public static func montage(_ grid: VoxelGrid, caption: String) throws -> [UInt8] {
+        let rows = 4, columns = min(10, max(1, grid.nz / 4))
+        return try SliceMontage.png(voxels: grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, rows: rows, columns: columns, caption: caption)
+    }
+
+    public static func caption(decision: String, probabilityAbnormal: Double, file: String) -> String {
+        let confidence = decision == "abnormal" ? probabilityAbnormal : 1 - probabilityAbnormal
+        return String(format: "%@ %.1f%% - %@", decision, 100 * confidence, file)
+    }
+
+    public static func timestamp(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}
+
+/// Any JSON value, so a report can embed header facts as objects rather than strings.
+public enum JSONValue: Codable, Sendable, Equatable {
+    case string(String), number(Double), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .number(let n): try c.encode(n)
+        case .bool(let b): try c.encode(b)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        case .null: try c.encodeNil()
+        }
+    }
+
+    public static func object(json text: String?) -> [String: JSONValue] {
+        guard let text, let value = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) else { return [:] }
+        return value
+    }
+}

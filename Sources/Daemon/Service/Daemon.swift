@@ -1,0 +1,500 @@
+import AtomicFile
+import Catalog
+import ContentHash
+import Foundation
+import Glibc
+import Logging
+import NIfTI
+import Preprocess
+import Scheduling
+import Training
+
+/// `ctd run`: the watched inbox → cache → training → outbox pipeline. Work lives in the catalog
+/// as persistent jobs; a few threads take it from there:
+/// - the watcher (the thread that calls `run`): inotify, settling, rescans, the watchdog;
+/// - `ingest.workers` ingest threads (a bounded pool: a flood of files waits in the catalog, not in memory);
+/// - one prediction thread, and one training thread at lower CPU priority. They share the CPU
+///   through a `ComputeGate`: a queued prediction goes before the next training step.
+public final class Daemon: @unchecked Sendable {
+    public let folders: StateFolders
+    public let catalog: Catalog
+    let log: Logger
+    let notifier = SystemdNotifier()
+    let gate = ComputeGate()
+    private let loader: ConfigLoader?
+    private let state = NSCondition()
+    private var currentConfig: DaemonConfig
+    private var stopping = false
+    private var retrainRequested = false
+    private var trainingReasons: [String: String] = [:]
+    private var training: CancellationFlag?
+    private var active: (runID: String, predictor: Predictor)?
+    public let startedAt = Date()
+
+    public init(config: DaemonConfig, loader: ConfigLoader? = nil, logger: Logger) throws {
+        currentConfig = config
+        self.loader = loader
+        log = logger
+        folders = config.folders
+        for folder in folders.all {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw CatalogError(path: folder, reason: "cannot create the state folder: \(error.localizedDescription)")
+            }
+        }
+        catalog = try Catalog(path: folders.catalog)
+    }
+
+    public var config: DaemonConfig { state.withLock { currentConfig } }
+    var isStopping: Bool { state.withLock { stopping } }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+
+    // MARK: Life cycle
+
+    /// Runs until `stop()`: recovers what a previous process left, starts the workers, then
+    /// watches the inbox on the calling thread. Returns once every worker has finished.
+    public func run() throws {
+        try recover()
+        let config = self.config
+        let workers = DispatchGroup()
+        func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
+            workers.enter()
+            let thread = Thread { body(); workers.leave() }
+            thread.name = name
+            thread.start()
+        }
+        for index in 0..<config.ingestWorkers { start("ingest-\(index)") { self.ingestLoop() } }
+        start("predict") { self.predictLoop() }
+        start("train") { self.trainLoop() }
+        do {
+            try watchLoop()
+        } catch {
+            log.critical("watching stopped: \(error)")
+            stop()
+            workers.wait()
+            throw error
+        }
+        workers.wait()
+        log.info("stopped")
+    }
+
+    /// Asks every loop to finish; a training run is suspended at its next step and resumes on
+    /// the next start.
+    public func stop() {
+        notifier.stopping()
+        state.withLock {
+            stopping = true
+            training?.suspend()
+            state.broadcast()
+        }
+    }
+
+    /// Reads the configuration again (SIGHUP). Settings that need a restart are reported and kept.
+    public func reload() async {
+        guard let loader else { return }
+        notifier.reloading()
+        do {
+            var next = try await loader.load()
+            let current = config
+            let changed = next.changedKeys(from: current)
+            let needRestart = changed.filter { key in DaemonConfig.restartKeys.contains(key) }
+            if !needRestart.isEmpty {
+                log.warning("reload: \(needRestart.joined(separator: ", ")) change only after a restart; keeping the running values")
+                next.stateDirectory = current.stateDirectory
+                next.training.width = current.training.width
+                next.training.height = current.training.height
+                next.training.depth = current.training.depth
+                next.ingestWorkers = current.ingestWorkers
+            }
+            state.withLock {
+                currentConfig = next
+                state.broadcast()
+            }
+            log.notice("reloaded the configuration: \(changed.isEmpty ? "nothing changed" : "changed " + changed.joined(separator: ", "))")
+        } catch {
+            log.error("reload failed, keeping the running configuration: \(error)")
+        }
+        notifier.reloaded(status: statusLine())
+    }
+
+    /// Starts a training run now (if there is enough data), without waiting for the schedule.
+    public func requestRetrain() {
+        state.withLock {
+            retrainRequested = true
+            state.broadcast()
+        }
+    }
+
+    private func wakeAll() { state.withLock { state.broadcast() } }
+
+    /// Waits up to `seconds` for a wake-up; false once stopping.
+    private func pause(_ seconds: Double) -> Bool {
+        state.withLock {
+            if stopping { return false }
+            _ = state.wait(until: Date(timeIntervalSinceNow: seconds))
+            return !stopping
+        }
+    }
+
+    // MARK: Recovery
+
+    /// Finishes what a process that died left half done: moves recorded but unmoved files,
+    /// retries interrupted jobs (parking those that keep failing), drops stale temporary files
+    /// and cache entries made with other preprocessing parameters.
+    func recover() throws {
+        let config = self.config
+        let now = Self.now()
+        for file in try catalog.unmovedFiles() {
+            try Ingestor.move(file, folders: folders, catalog: catalog)
+            log.notice("finished moving \(file.inboxPath) to \(file.destination) (interrupted by the last stop)")
+        }
+        for job in try catalog.recoverInterrupted(maxAttempts: config.maxAttempts, now: now) {
+            log.error("parked \(job.kind.rawValue) job for \(job.subject): \(job.error ?? "")")
+            if job.kind == .ingest { try rejectParked(job.subject, reason: job.error ?? "interrupted too often") }
+        }
+        for folder in [folders.cache, folders.outbox, folders.models] { Self.removeTemporaryFiles(under: folder) }
+        let key = config.training.preprocessing.key
+        let stale = try catalog.removeCacheEntries(otherThan: key)
+        for entry in stale { unlink(entry.path) }
+        if !stale.isEmpty { log.notice("preprocessing parameters changed: dropped \(stale.count) cache tensors; rebuilding from the archive") }
+        if let run = try catalog.activeRun() { loadModel(run) }
+    }
+
+    /// An ingest job that failed too often: its file goes to rejected/ with the reason.
+    private func rejectParked(_ relative: String, reason: String) throws {
+        let source = folders.inbox + "/" + relative
+        guard access(source, F_OK) == 0 else { return }
+        let hash = (try? ContentHash.sha256(file: source)) ?? String(repeating: "0", count: 64)
+        let destination = folders.rejected + "/" + relative + (access(folders.rejected + "/" + relative, F_OK) == 0 ? ".\(Int(Self.now()))" : "")
+        var info = stat()
+        _ = lstat(source, &info)
+        let label: Int? = if case .labelled(let l) = InboxPath.meaning(of: relative) { l } else { nil }
+        let file = try catalog.recordRejection(inboxPath: relative, name: (relative as NSString).lastPathComponent, hash: hash,
+                                               size: Int64(info.st_size), label: label, error: reason, destination: destination, now: Self.now())
+        try Ingestor.move(file, folders: folders, catalog: catalog)
+    }
+
+    static func removeTemporaryFiles(under folder: String) {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return }
+        while let relative = walker.nextObject() as? String {
+            if relative.hasSuffix(".partial") { unlink(folder + "/" + relative) }
+        }
+    }
+
+    // MARK: Watching
+
+    private func watchLoop() throws {
+        let watcher = try InboxWatcher(root: folders.inbox)
+        var settling = Settling(settleSeconds: config.settleSeconds)
+        func observe(_ events: [InboxWatcher.Event]) throws {
+            let now = Self.now()
+            for event in events {
+                switch event {
+                case .file(let relative):
+                    guard InboxPath.meaning(of: relative) != .ignored else { continue }
+                    if let observation = Self.observation(folders.inbox + "/" + relative) { settling.observe(relative, observation, now: now) }
+                case .gone(let relative):
+                    settling.forget(relative)
+                case .overflow:
+                    log.warning("the inotify queue overflowed: rescanning the inbox")
+                    try observe(watcher.watchTree())
+                }
+            }
+        }
+        try observe(watcher.watchTree())
+        log.info("watching \(folders.inbox) (\(watcher.watchedFolders) folders)")
+        notifier.ready(status: statusLine())
+        var lastRescan = Self.now(), lastPing = 0.0, lastStatus = 0.0
+        let watchdog = notifier.watchdogInterval
+        while !isStopping {
+            let config = self.config
+            settling = settling.settleSeconds == config.settleSeconds ? settling : Settling(settleSeconds: config.settleSeconds)
+            let wait = settling.nextDue().map { max(0.01, $0 - Self.now()) } ?? 1
+            try observe(watcher.next(timeout: min(wait, 1)))
+            let now = Self.now()
+            for relative in settling.due(now: now) {
+                guard settling.confirm(relative, now: Self.observation(folders.inbox + "/" + relative), at: now) else { continue }
+                if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
+            }
+            if now - lastRescan >= config.rescanSeconds {
+                // Network file systems deliver no events: a periodic scan catches what they miss.
+                try observe(watcher.watchTree())
+                lastRescan = now
+            }
+            if let watchdog, now - lastPing >= watchdog {
+                notifier.watchdog()
+                lastPing = now
+            }
+            if now - lastStatus >= 5 {
+                notifier.status(statusLine())
+                lastStatus = now
+            }
+        }
+    }
+
+    static func observation(_ path: String) -> Settling.Observation? {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Settling.Observation(size: Int64(info.st_size),
+                                    modified: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
+    }
+
+    // MARK: Ingest
+
+    private func ingestLoop() {
+        while !isStopping {
+            let config = self.config
+            do {
+                if let job = try catalog.claimNext(.ingest, now: Self.now()) {
+                    ingest(job, config: config)
+                } else if try !rebuildOneCacheEntry(config: config) {
+                    _ = pause(1)
+                }
+            } catch {
+                log.error("ingest: \(error)")
+                _ = pause(1)
+            }
+        }
+    }
+
+    private func ingest(_ job: JobRecord, config: DaemonConfig) {
+        let ingestor = Ingestor(folders: folders, catalog: catalog, parameters: config.training.preprocessing,
+                                reader: NIfTIReader(limits: config.limits))
+        do {
+            // A prediction request is what a person waits for: it goes before training steps.
+            let outcome = try InboxPath.meaning(of: job.subject) == .predictionRequest
+                ? gate.urgent { try ingestor.ingest(job.subject, now: Self.now()) }
+                : ingestor.ingest(job.subject, now: Self.now())
+            try catalog.complete(jobID: job.id, now: Self.now())
+            switch outcome {
+            case .archived(_, let destination, let duplicate, let request):
+                log.info("ingested \(job.subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(destination)")
+                if request { wakeAll() } else { state.withLock { state.broadcast() } }
+            case .rejected(let destination, let reason):
+                log.error("rejected \(job.subject): \(reason) → \(destination)")
+            case .gone:
+                log.notice("\(job.subject) went away before it was read")
+            case .ignored:
+                break
+            }
+        } catch {
+            let parked = (try? catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())) == .parked
+            log.error("ingest of \(job.subject) failed\(parked ? " for the last time" : ", will retry"): \(error)")
+            if parked { try? rejectParked(job.subject, reason: "ingest failed \(config.maxAttempts) times: \(error)") }
+        }
+    }
+
+    /// Rebuilds one cache tensor that the current preprocessing parameters lack, from the
+    /// archived original. False when there is nothing to rebuild.
+    private func rebuildOneCacheEntry(config: DaemonConfig) throws -> Bool {
+        let parameters = config.training.preprocessing
+        guard let (scan, original) = try catalog.scansMissingCache(key: parameters.key).first else { return false }
+        do {
+            let grid = Preprocessor(parameters).run(try NIfTIReader(limits: config.limits).read(path: original))
+            let tensor = NumPyFile.encode(grid)
+            let path = "\(folders.cache)/\(scan.hash)-\(parameters.key).npy"
+            try AtomicFile.write(tensor, to: path)
+            try catalog.setCacheEntry(scanID: scan.id, key: parameters.key, path: path, checksum: ContentHash.sha256(tensor), now: Self.now())
+        } catch {
+            log.error("cannot rebuild the cache tensor of \(scan.name) from \(original): \(error)")
+            throw error
+        }
+        return true
+    }
+
+    // MARK: Prediction
+
+    private func predictLoop() {
+        while !isStopping {
+            guard let model = state.withLock({ active }) else { _ = pause(1); continue }
+            do {
+                guard let job = try catalog.claimNext(.predict, now: Self.now()) else { _ = pause(1); continue }
+                do {
+                    try predict(job, model: model)
+                    try catalog.complete(jobID: job.id, now: Self.now())
+                } catch {
+                    let state = try catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())
+                    log.error("prediction for file \(job.subject) failed\(state == .parked ? " for the last time" : ", will retry"): \(error)")
+                }
+            } catch {
+                log.error("predict: \(error)")
+                _ = pause(1)
+            }
+        }
+    }
+
+    private func predict(_ job: JobRecord, model: (runID: String, predictor: Predictor)) throws {
+        let config = self.config
+        guard let fileID = Int64(job.subject), let file = try catalog.file(id: fileID), let scan = try catalog.scan(id: file.scanID) else {
+            throw DaemonError(reason: "job \(job.id) names no known file")
+        }
+        let grid = try cachedGrid(scan: scan, parameters: model.predictor.preprocessing, limits: config.limits, original: file.destination)
+        let start = DispatchTime.now()
+        let prediction = try gate.urgent { try model.predictor.predict(grid, file: file.inboxPath) }
+        let predictMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        let run = try catalog.run(id: model.runID)
+        let decision = PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold)
+        let stem = try outboxStem(for: file)
+        let picture = stem + ".png"
+        var warnings: [String] = []
+        if let trainingOrientation = try catalog.commonLabelledOrientation(), let orientation = scan.orientation, orientation != trainingOrientation {
+            warnings.append("this scan's orientation (\(orientation)) differs from the training set's (\(trainingOrientation)); the model may not apply")
+        }
+        let now = Self.now()
+        let report = PredictionReport(
+            fileID: file.id, file: file.inboxPath, hash: scan.hash, scan: JSONValue.object(json: scan.facts),
+            model: .init(runID: model.runID, valLoss: run?.valLoss, valAcc: run?.valAcc, valAUC: run?.valAUC,
+                         trainedAt: run?.endedAt.map(PredictionReport.timestamp)),
+            probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
+            threshold: config.threshold, decision: decision, sentences: prediction.sentences, warnings: warnings,
+            timings: .init(secondsSinceArrival: now - file.arrivedAt, predictMilliseconds: predictMilliseconds),
+            arrivedAt: PredictionReport.timestamp(file.arrivedAt), reportedAt: PredictionReport.timestamp(now),
+            picture: (picture as NSString).lastPathComponent)
+        let png = try PredictionReport.montage(grid, caption: PredictionReport.caption(decision: decision,
+                                                                                      probabilityAbnormal: prediction.probabilityAbnormal,
+                                                                                      file: file.inboxPath))
+        try AtomicFile.write(png, to: picture)
+        try AtomicFile.write(try report.json(), to: stem + ".json")
+        try catalog.recordPrediction(fileID: file.id, scanID: scan.id, runID: model.runID, probabilityAbnormal: prediction.probabilityAbnormal,
+                                     decision: decision, report: stem + ".json", now: now)
+        log.info("\(file.inboxPath): \(decision) (p_abnormal \(String(format: "%.3f", prediction.probabilityAbnormal))) → \(stem).json")
+    }
+
+    /// outbox/<name>: the request's name, with a tag when another request already took it.
+    private func outboxStem(for file: FileRecord) throws -> String {
+        let base = folders.outbox + "/" + InboxPath.reportStem(of: file.inboxPath)
+        for attempt in 0..<1000 {
+            let stem = attempt == 0 ? base : "\(base)-\(file.hash.prefix(8))" + (attempt == 1 ? "" : "-\(attempt)")
+            guard let data = FileManager.default.contents(atPath: stem + ".json") else { return stem }
+            // The same request again (a retry after a crash): overwrite its own report.
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], (object["file_id"] as? NSNumber)?.int64Value == file.id {
+                return stem
+            }
+        }
+        throw DaemonError(reason: "no free report name for \(file.inboxPath) in \(folders.outbox)")
+    }
+
+    /// The scan's preprocessed tensor from the cache, rebuilt from the original when missing or damaged.
+    func cachedGrid(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
+        if let entry = try catalog.cacheEntry(scanID: scan.id, key: parameters.key),
+           let data = FileManager.default.contents(atPath: entry.path), ContentHash.sha256(Array(data)) == entry.checksum,
+           let grid = try? NumPyFile.decode(Array(data)).grid {
+            return grid
+        }
+        let grid = Preprocessor(parameters).run(try NIfTIReader(limits: limits).read(path: original))
+        let tensor = NumPyFile.encode(grid)
+        let path = "\(folders.cache)/\(scan.hash)-\(parameters.key).npy"
+        try AtomicFile.write(tensor, to: path)
+        try catalog.setCacheEntry(scanID: scan.id, key: parameters.key, path: path, checksum: ContentHash.sha256(tensor), now: Self.now())
+        return grid
+    }
+
+    /// Loads a run's best checkpoint as the model that answers requests.
+    func loadModel(_ run: RunRecord) {
+        do {
+            let predictor = try Predictor(model: run.folder)
+            state.withLock {
+                active = (run.id, predictor)
+                state.broadcast()
+            }
+            log.notice("active model: \(run.id) (val_acc \(run.valAcc.map { String(format: "%.3f", $0) } ?? "?"))")
+        } catch {
+            log.error("cannot load the active model \(run.id) from \(run.folder): \(error)")
+        }
+    }
+
+    public var activeRunID: String? { state.withLock { active?.runID } }
+
+    // MARK: Training
+
+    private func trainLoop() {
+        ProcessPriority.lowerThisThread(by: config.trainingNice)
+        while !isStopping {
+            do {
+                if let job = try catalog.claimNext(.train, now: Self.now()) {
+                    try train(job)
+                } else if let reason = try retrainDecision() {
+                    let runID = TrainingJob.newRunID()
+                    state.withLock { trainingReasons[runID] = reason }
+                    try catalog.enqueue(.train, subject: runID, now: Self.now())
+                    log.notice("starting training run \(runID): \(reason)")
+                    continue
+                } else {
+                    _ = pause(5)
+                }
+            } catch {
+                log.error("training: \(error)")
+                _ = pause(5)
+            }
+        }
+    }
+
+    /// Why to start a run now, or nil to wait.
+    private func retrainDecision() throws -> String? {
+        let config = self.config
+        let requested = state.withLock { () -> Bool in
+            defer { retrainRequested = false }
+            return retrainRequested
+        }
+        let labelled = try catalog.labelledScans(key: config.training.preprocessing.key)
+        let facts = RetrainPolicy.Facts(now: Self.now(), requested: requested, lastRunStart: try catalog.lastRunStart(),
+                                        newLabels: try catalog.labelledCount(since: try catalog.lastRunStart()),
+                                        normal: labelled.filter { $0.scan.label == 0 }.count,
+                                        abnormal: labelled.filter { $0.scan.label == 1 }.count)
+        switch config.retrain.decide(facts) {
+        case .start(let reason): return reason
+        case .wait(let reason):
+            if requested { log.warning("retrain requested, but \(reason)") }
+            return nil
+        }
+    }
+
+    func trainingReason(_ runID: String) -> String {
+        state.withLock { trainingReasons[runID] } ?? "resumed after a restart"
+    }
+
+    private func train(_ job: JobRecord) throws {
+        let config = self.config
+        let cancellation = CancellationFlag()
+        let proceed = state.withLock { () -> Bool in
+            if stopping { return false }
+            training = cancellation
+            return true
+        }
+        guard proceed else { try catalog.release(jobID: job.id, now: Self.now()); return }
+        defer { state.withLock { training = nil } }
+        let runJob = TrainingJob(daemon: self, job: job, config: config, cancellation: cancellation)
+        let outcome = try runJob.run()
+        switch outcome {
+        case .suspended:
+            try catalog.release(jobID: job.id, now: Self.now())
+            log.notice("training run \(job.subject) suspended; it resumes on the next start")
+        case .ended(let run):
+            try catalog.complete(jobID: job.id, now: Self.now())
+            if run.promoted { loadModel(run) }
+        case .failed(let reason):
+            let parked = try catalog.fail(jobID: job.id, error: reason, maxAttempts: 2, now: Self.now()) == .parked
+            log.error("training run \(job.subject) failed: \(reason)\(parked ? "" : "; it will be retried")")
+        }
+    }
+
+    // MARK: Status
+
+    public func statusLine() -> String {
+        let counts = (try? catalog.scanCounts()) ?? [:]
+        let labelled = counts.filter { !$0.key.hasPrefix("none") && $0.key.hasSuffix("/cached") }.values.reduce(0, +)
+        let queued = (try? catalog.jobCount(kind: .ingest, state: .queued)) ?? 0
+        let waiting = (try? catalog.jobCount(kind: .predict, state: .queued)) ?? 0
+        let model = activeRunID ?? "none yet"
+        let trainingNow = state.withLock { training != nil }
+        return "\(labelled) labelled scans, \(queued) to ingest, \(waiting) predictions waiting, model \(model)\(trainingNow ? ", training" : "")"
+    }
+}
+
+/// A problem of the daemon's own state, in one sentence.
+public struct DaemonError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}

@@ -1,0 +1,129 @@
+import Catalog
+import Foundation
+import Logging
+import Model
+import Preprocess
+import Scheduling
+import Training
+
+/// One training run inside the daemon: the labelled scans from the cache, the `Trainer` in
+/// models/<run>/, every epoch in the catalog, then the promotion decision. A run suspended by a
+/// shutdown resumes on the next start with the scans it started with.
+struct TrainingJob {
+    enum Outcome {
+        case ended(RunRecord)
+        case suspended
+        case failed(String)
+    }
+
+    let daemon: Daemon
+    let job: JobRecord
+    let config: DaemonConfig
+    let cancellation: CancellationFlag
+
+    var runID: String { job.subject }
+    var catalog: Catalog { daemon.catalog }
+
+    static func newRunID() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return "run-\(formatter.string(from: Date()))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+    }
+
+    func run() throws -> Outcome {
+        let folder = RunFolder(path: daemon.folders.models + "/" + runID)
+        let parameters = config.training.preprocessing
+        var labelled = try catalog.labelledScans(key: parameters.key)
+        let resuming = folder.state == .interrupted
+        if resuming, let data = FileManager.default.contents(atPath: folder.report),
+           let report = try? JSONDecoder().decode(RunReport.self, from: data) {
+            let hashes = Set(report.split.map(\.hash))
+            labelled = labelled.filter { hashes.contains($0.scan.hash) }
+        }
+        var prepared: [PreparedScan] = []
+        for (scan, _) in labelled {
+            guard let label = scan.label else { continue }
+            let original = try catalog.archivedOriginal(scanID: scan.id) ?? ""
+            let grid = try daemon.cachedGrid(scan: scan, parameters: parameters, limits: config.limits, original: original)
+            prepared.append(PreparedScan(scan: LabelledScan(path: scan.name, label: label, hash: scan.hash), grid: grid,
+                                         isValidation: ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction)))
+        }
+        let validation = prepared.filter(\.isValidation).count
+        try catalog.startRun(id: runID, folder: folder.path, reason: daemon.trainingReason(runID), trainCount: prepared.count - validation,
+                             validationCount: validation, now: Daemon.now())
+        let progress = CatalogProgress(catalog: catalog, runID: runID, log: daemon.log)
+        let report: RunReport
+        do {
+            report = try Trainer(config: config.training, folder: folder, scans: prepared, progress: progress,
+                                 cancellation: cancellation, gate: daemon.gate, runID: runID).run(resume: resuming)
+        } catch {
+            try catalog.endRun(id: runID, state: "failed", bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
+                               error: "\(error)", now: Daemon.now())
+            return .failed("\(error)")
+        }
+        if report.status == .running { return .suspended }
+        try catalog.endRun(id: runID, state: report.status.rawValue, bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
+                           valAcc: report.best?.validationAccuracy, valAUC: report.best?.validationAUC, error: nil, now: Daemon.now())
+        if report.status == .cancelled || report.bestEpoch == nil {
+            try catalog.decidePromotion(runID: runID, promote: false, note: "not promoted: the run was cancelled")
+        } else {
+            let (promote, note) = try decidePromotion(candidate: folder.best, validation: prepared.filter(\.isValidation))
+            try catalog.decidePromotion(runID: runID, promote: promote, note: note)
+            daemon.log.notice("run \(runID) \(note)")
+        }
+        return .ended(try catalog.run(id: runID)!)
+    }
+
+    /// Scores the new model and the active one on today's validation set (which may have grown
+    /// since the active model was trained) and applies `PromotionRule`.
+    private func decidePromotion(candidate: String, validation: [PreparedScan]) throws -> (Bool, String) {
+        guard !validation.isEmpty else { return (true, "promoted: no validation scans to compare on") }
+        let newScore = try score(model: candidate, on: validation)
+        guard let active = try catalog.activeRun() else {
+            return PromotionRule.decide(candidate: newScore, active: nil)
+        }
+        let activeScore: PromotionRule.Score
+        do {
+            activeScore = try score(model: active.folder + "/best.safetensors", on: validation)
+        } catch {
+            return (true, "promoted: the active model \(active.id) cannot be scored on the current data (\(error))")
+        }
+        return PromotionRule.decide(candidate: newScore, active: activeScore)
+    }
+
+    private func score(model: String, on scans: [PreparedScan]) throws -> PromotionRule.Score {
+        let predictor = try Predictor(model: model)
+        guard predictor.preprocessing == config.training.preprocessing else {
+            throw DaemonError(reason: "it was trained at another input size")
+        }
+        var logits: [Float] = []
+        for scan in scans {
+            logits.append(Float(try daemon.gate.background { try predictor.predict(modelInput: scan.input) }))
+        }
+        let metrics = ClassificationMetrics(logits: logits, labels: scans.map { Float($0.scan.label) })
+        return PromotionRule.Score(accuracy: metrics.accuracy, loss: metrics.loss)
+    }
+}
+
+/// Records each epoch in the catalog and logs Keras-like lines (no progress bar in a service).
+final class CatalogProgress: TrainingProgress {
+    let catalog: Catalog
+    let runID: String
+    let log: Logger
+
+    init(catalog: Catalog, runID: String, log: Logger) {
+        (self.catalog, self.runID, self.log) = (catalog, runID, log)
+    }
+
+    func epochStarted(epoch: Int, of epochs: Int, steps: Int) {}
+    func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) {}
+
+    func epochFinished(_ r: EpochRecord, of epochs: Int, savedBest: Bool) {
+        try? catalog.recordEpoch(EpochRow(runID: runID, epoch: r.epoch, loss: r.loss, acc: r.accuracy, valLoss: r.validationLoss,
+                                          valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds))
+        log.info("\(runID) epoch \(r.epoch)/\(epochs): \(Int(r.seconds.rounded())) s, loss \(String(format: "%.4f", r.loss)), acc \(String(format: "%.4f", r.accuracy)), val_loss \(String(format: "%.4f", r.validationLoss)), val_acc \(String(format: "%.4f", r.validationAccuracy))\(savedBest ? " (best so far)" : "")")
+    }
+
+    func note(_ text: String) { log.info("\(runID): \(text)") }
+}
