@@ -33,7 +33,8 @@ public struct Ingestor: Sendable {
 
     /// - Throws: only for problems of the machine (disk full, permissions), worth a retry; a bad
     ///   file is an outcome (`.rejected`), not an error.
-    public func ingest(_ relative: String, now: Double) throws -> Outcome {
+    /// - Parameter arrived: when the file was found settled in the inbox (the report's arrival time).
+    public func ingest(_ relative: String, arrived now: Double) throws -> Outcome {
         let meaning = InboxPath.meaning(of: relative)
         let label: Int?
         switch meaning {

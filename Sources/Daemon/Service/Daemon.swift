@@ -265,8 +265,8 @@ public final class Daemon: @unchecked Sendable {
         do {
             // A prediction request is what a person waits for: it goes before training steps.
             let outcome = try InboxPath.meaning(of: job.subject) == .predictionRequest
-                ? gate.urgent { try ingestor.ingest(job.subject, now: Self.now()) }
-                : ingestor.ingest(job.subject, now: Self.now())
+                ? gate.urgent { try ingestor.ingest(job.subject, arrived: job.createdAt) }
+                : ingestor.ingest(job.subject, arrived: job.createdAt)
             try catalog.complete(jobID: job.id, now: Self.now())
             switch outcome {
             case .archived(_, let destination, let duplicate, let request):

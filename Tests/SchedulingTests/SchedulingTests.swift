@@ -1,0 +1,129 @@
+import Scheduling
+import Testing
+
+@Suite struct InboxPathTests {
+    @Test func labelFoldersTeachAndEverythingElseAsks() {
+        #expect(InboxPath.meaning(of: "CT-0/a.nii.gz") == .labelled(0))
+        #expect(InboxPath.meaning(of: "CT-23/b.nii") == .labelled(1))
+        #expect(InboxPath.meaning(of: "CT-23/batch 4/b.nii") == .labelled(1))
+        #expect(InboxPath.meaning(of: "c.nii.gz") == .predictionRequest)
+        #expect(InboxPath.meaning(of: "ward7/CT-0/c.nii.gz") == .predictionRequest)
+        #expect(InboxPath.meaning(of: "CT-0.nii") == .predictionRequest)
+    }
+
+    @Test func hiddenTemporaryAndOtherFilesAreLeftAlone() {
+        #expect(InboxPath.meaning(of: ".a.nii.gz.XyZ12") == .ignored)  // rsync's temporary name
+        #expect(InboxPath.meaning(of: "CT-0/.hidden/a.nii") == .ignored)
+        #expect(InboxPath.meaning(of: "notes.txt") == .ignored)
+        #expect(InboxPath.meaning(of: "a.nii.gz.part") == .ignored)
+        #expect(InboxPath.meaning(of: "a.nii.gz.12.partial") == .ignored)
+    }
+
+    @Test func reportStemsKeepFoldersApart() {
+        #expect(InboxPath.reportStem(of: "a.nii.gz") == "a")
+        #expect(InboxPath.reportStem(of: "ward7/a.nii") == "ward7_a")
+        #expect(InboxPath.reportStem(of: "ward8/a.nii") != InboxPath.reportStem(of: "ward7/a.nii"))
+    }
+}
+
+@Suite struct SettlingTests {
+    typealias O = Settling.Observation
+
+    @Test func aFileIsTakenOnlyAfterItStayedTheSameForTheSettleTime() {
+        var settling = Settling(settleSeconds: 2)
+        settling.observe("a", O(size: 10, modified: 1), now: 100)
+        #expect(settling.due(now: 101).isEmpty)
+        #expect(settling.due(now: 102) == ["a"])
+        let taken = settling.confirm("a", now: O(size: 10, modified: 1), at: 102)
+        #expect(taken)
+        #expect(settling.waiting == 0)
+    }
+
+    @Test func aGrowingFileStartsItsSettleTimeAgain() {
+        var settling = Settling(settleSeconds: 2)
+        settling.observe("a", O(size: 10, modified: 1), now: 100)
+        // A slow copy: bigger when re-checked.
+        let taken = settling.confirm("a", now: O(size: 20, modified: 2), at: 102)
+        #expect(!taken)
+        #expect(settling.due(now: 103).isEmpty)
+        #expect(settling.due(now: 104) == ["a"])
+        // A second event for an unchanged file does not postpone it.
+        settling.observe("a", O(size: 20, modified: 2), now: 103.5)
+        #expect(settling.due(now: 104) == ["a"])
+        #expect(settling.nextDue() == 104)
+    }
+
+    @Test func aFileDeletedBeforeItSettledIsForgotten() {
+        var settling = Settling(settleSeconds: 1)
+        settling.observe("a", O(size: 10, modified: 1), now: 0)
+        let taken = settling.confirm("a", now: nil, at: 5)
+        #expect(!taken)
+        #expect(settling.waiting == 0)
+        settling.observe("b", O(size: 1, modified: 1), now: 0)
+        settling.forget("b")
+        #expect(settling.due(now: 10).isEmpty)
+    }
+
+    @Test func dueFilesComeOldestFirst() {
+        var settling = Settling(settleSeconds: 0)
+        settling.observe("late", O(size: 1, modified: 1), now: 5)
+        settling.observe("early", O(size: 1, modified: 1), now: 1)
+        #expect(settling.due(now: 6) == ["early", "late"])
+    }
+}
+
+@Suite struct RetrainPolicyTests {
+    let policy = RetrainPolicy(minNewLabels: 10, interval: 3600, minPerClass: 4)
+
+    func facts(requested: Bool = false, training: Bool = false, paused: Bool = false, last: Double? = nil, new: Int = 0,
+               normal: Int = 20, abnormal: Int = 20, now: Double = 10_000) -> RetrainPolicy.Facts {
+        .init(now: now, requested: requested, trainingNow: training, paused: paused, lastRunStart: last, newLabels: new,
+              normal: normal, abnormal: abnormal)
+    }
+
+    func starts(_ decision: RetrainPolicy.Decision) -> Bool {
+        if case .start = decision { return true }
+        return false
+    }
+
+    @Test func trainsOnceEnoughNewLabelsAndTimeHavePassed() {
+        #expect(starts(policy.decide(facts(last: nil, new: 10))))
+        #expect(!starts(policy.decide(facts(last: nil, new: 9))))
+        #expect(!starts(policy.decide(facts(last: 9_000, new: 50))))  // only 1000 s since the last run
+        #expect(starts(policy.decide(facts(last: 6_400, new: 10))))
+    }
+
+    @Test func aRequestSkipsTheThresholdsButNotTheDataOrARunningRun() {
+        #expect(starts(policy.decide(facts(requested: true, last: 9_999, new: 0))))
+        #expect(!starts(policy.decide(facts(requested: true, new: 0, normal: 3))))
+        #expect(!starts(policy.decide(facts(requested: true, training: true, new: 100))))
+    }
+
+    @Test func pausedSchedulingWaitsAndSaysWhy() {
+        #expect(policy.decide(facts(paused: true, new: 100)) == .wait(reason: "scheduled training is paused"))
+        guard case .wait(let reason) = policy.decide(facts(new: 3)) else { Issue.record("should wait"); return }
+        #expect(reason.contains("3 new labelled scans") && reason.contains("10"))
+    }
+}
+
+@Suite struct PromotionRuleTests {
+    typealias S = PromotionRule.Score
+
+    @Test func firstModelIsPromoted() {
+        #expect(PromotionRule.decide(candidate: S(accuracy: 0.5, loss: 0.7), active: nil).promote)
+    }
+
+    @Test func notWorseMeansHigherAccuracyOrSameAccuracyAndNoHigherLoss() {
+        let active = S(accuracy: 0.8, loss: 0.5)
+        #expect(PromotionRule.decide(candidate: S(accuracy: 0.85, loss: 0.9), active: active).promote)
+        #expect(PromotionRule.decide(candidate: S(accuracy: 0.8, loss: 0.4), active: active).promote)
+        let worseLoss = PromotionRule.decide(candidate: S(accuracy: 0.8, loss: 0.6), active: active)
+        #expect(!worseLoss.promote)
+        #expect(worseLoss.note.contains("not promoted") && worseLoss.note.contains("0.6"))
+        #expect(!PromotionRule.decide(candidate: S(accuracy: 0.75, loss: 0.1), active: active).promote)
+    }
+
+    @Test func nonFiniteMetricsAreNeverPromoted() {
+        #expect(!PromotionRule.decide(candidate: S(accuracy: 1, loss: .nan), active: nil).promote)
+    }
+}
