@@ -31,6 +31,13 @@ public final class ComputeGate: @unchecked Sendable {
         return try body()
     }
 
+    /// Whether a prediction is waiting for the CPU (for tests and status).
+    public var hasUrgentWaiting: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return urgentWaiting > 0
+    }
+
     private func release() {
         condition.lock()
         busy = false

@@ -121,6 +121,7 @@ public struct ConfigError: Error, CustomStringConvertible {
 /// The folders under the state directory.
 public struct StateFolders: Sendable, Equatable {
     public let root: String
+    public init(root: String) { self.root = root }
     public var inbox: String { root + "/inbox" }
     public var outbox: String { root + "/outbox" }
     public var archive: String { root + "/archive" }

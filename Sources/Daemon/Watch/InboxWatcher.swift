@@ -13,7 +13,7 @@ public struct WatchError: Error, CustomStringConvertible {
 /// the caller rescans everything). A new folder is scanned right after it is watched, so files
 /// created in it before its watch existed are not missed.
 public final class InboxWatcher {
-    public enum Event: Equatable, Sendable {
+    public enum Event: Hashable, Sendable {
         /// A file (path relative to the inbox) was closed after writing, moved in, or found by a scan.
         case file(String)
         /// A file went away (deleted or moved out).

@@ -1,0 +1,86 @@
+import CTDTestSupport
+import Daemon
+import Foundation
+import Testing
+
+@Suite struct ConfigTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    let folder = TemporaryFolder()
+
+    @Test func theShippedFileDocumentsEveryKeyWithTheBuiltInDefaults() async throws {
+        let file = Self.repository + "/config/ctd.yaml"
+        let loaded = try await ConfigLoader(file: file, flags: [:], environment: [:]).load()
+        #expect(loaded == DaemonConfig())
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        for key in DaemonConfig.keys {
+            let leaf = String(key.split(separator: ".").last!)
+            #expect(text.contains("\(leaf):"), "config/ctd.yaml does not document \(key)")
+        }
+    }
+
+    @Test func flagsBeatEnvironmentBeatTheFile() async throws {
+        let file = folder.write(Array("state_dir: /srv/ctd\nmodel:\n  width: 64\n  depth: 48\nretrain:\n  interval: 15m\n".utf8), to: "c.yaml")
+        let environment = ["CTD_MODEL_WIDTH": "56", "CTD_RETRAIN_MIN_NEW_LABELS": "7", "CTD_TRAINING_EPOCHS": "9"]
+        let flags = try ConfigLoader.parseFlags(["--model-width", "50", "--training-epochs=3"])
+        let config = try await ConfigLoader(file: file, flags: flags, environment: environment).load()
+        #expect(config.stateDirectory == "/srv/ctd")
+        #expect(config.training.width == 50)       // flag over variable over file
+        #expect(config.training.depth == 48)       // file over default
+        #expect(config.training.height == 128)     // default
+        #expect(config.training.epochs == 3)
+        #expect(config.retrain.minNewLabels == 7)  // variable over default
+        #expect(config.retrain.interval == 900)
+    }
+
+    @Test func everyBadValueIsListedWithItsKey() {
+        let values = ["model.width": "40", "model.precision": "f16", "training.epochs": "many", "watch.settle": "soon",
+                      "predict.threshold": "1.5"]
+        do {
+            _ = try DaemonConfig(lookup: { values[$0] })
+            Issue.record("accepted a bad configuration")
+        } catch {
+            let text = error.description
+            #expect(text.contains("model.precision: \"f16\" is not f32 or bf16"))
+            #expect(text.contains("training.epochs: \"many\" is not a whole number"))
+            #expect(text.contains("watch.settle: \"soon\" is not a duration"))
+            #expect(text.contains("predict.threshold must be between 0 and 1"))
+            #expect(text.contains("46"))  // the input-size rule, from the model
+        }
+    }
+
+    @Test func aMissingOrMalformedFileIsAClearError() async throws {
+        await #expect(throws: ConfigError.self) { try await ConfigLoader(file: folder.path + "/none.yaml", flags: [:], environment: [:]).load() }
+        let bad = folder.write(Array("model: [unclosed\n".utf8), to: "bad.yaml")
+        do {
+            _ = try await ConfigLoader(file: bad, flags: [:], environment: [:]).load()
+            Issue.record("accepted malformed YAML")
+        } catch {
+            #expect("\(error)".contains("bad.yaml"))
+        }
+    }
+
+    @Test func unknownFlagsAreRefusedByName() {
+        #expect(throws: ConfigError.self) { try ConfigLoader.parseFlags(["--model-widht", "64"]) }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parseFlags(["--model-width"]) }
+        #expect(DaemonConfig.flag(for: "retrain.min_new_labels") == "--retrain-min-new-labels")
+        #expect(DaemonConfig.environmentVariable(for: "retrain.min_new_labels") == "CTD_RETRAIN_MIN_NEW_LABELS")
+    }
+
+    @Test func durationsAsPeopleWriteThem() {
+        #expect(Duration.seconds(in: "500ms") == 0.5)
+        #expect(Duration.seconds(in: "90") == 90)
+        #expect(Duration.seconds(in: "15m") == 900)
+        #expect(Duration.seconds(in: "6h") == 21600)
+        #expect(Duration.seconds(in: "1d") == 86400)
+        #expect(Duration.seconds(in: "-5s") == nil)
+        #expect(Duration.seconds(in: "fast") == nil)
+    }
+
+    @Test func reloadReportsWhichKeysChanged() throws {
+        var changed = DaemonConfig()
+        changed.threshold = 0.7
+        changed.training.width = 64
+        #expect(changed.changedKeys(from: DaemonConfig()) == ["model.width", "predict.threshold"])
+        #expect(DaemonConfig.restartKeys.contains("model.width"))
+    }
+}
