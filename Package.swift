@@ -81,6 +81,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "CTDTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]
 )

@@ -21,11 +21,15 @@ public struct RetrainPolicy: Sendable, Equatable {
         public var newLabels: Int
         public var normal: Int
         public var abnormal: Int
+        /// Labelled scans on the validation side of the split (by content hash), and the batch size.
+        public var validation: Int
+        public var batchSize: Int
 
         public init(now: Double, requested: Bool = false, trainingNow: Bool = false, paused: Bool = false, lastRunStart: Double?,
-                    newLabels: Int, normal: Int, abnormal: Int) {
+                    newLabels: Int, normal: Int, abnormal: Int, validation: Int = 1, batchSize: Int = 2) {
             (self.now, self.requested, self.trainingNow, self.paused) = (now, requested, trainingNow, paused)
             (self.lastRunStart, self.newLabels, self.normal, self.abnormal) = (lastRunStart, newLabels, normal, abnormal)
+            (self.validation, self.batchSize) = (validation, batchSize)
         }
     }
 
@@ -38,6 +42,12 @@ public struct RetrainPolicy: Sendable, Equatable {
         if f.trainingNow { return .wait(reason: "a training run is in progress") }
         if f.normal < minPerClass || f.abnormal < minPerClass {
             return .wait(reason: "training needs at least \(minPerClass) normal and \(minPerClass) abnormal scans (have \(f.normal) and \(f.abnormal))")
+        }
+        if f.validation < 1 {
+            return .wait(reason: "none of the \(f.normal + f.abnormal) labelled scans fell on the validation side of the split (about 30 % do); add scans")
+        }
+        if f.normal + f.abnormal - f.validation < f.batchSize {
+            return .wait(reason: "fewer training scans than one batch of \(f.batchSize)")
         }
         if f.requested { return .start(reason: "requested") }
         if f.paused { return .wait(reason: "scheduled training is paused") }

@@ -99,6 +99,16 @@ import Testing
         #expect(!starts(policy.decide(facts(requested: true, training: true, new: 100))))
     }
 
+    @Test func waitsUntilTheSplitHasBothSides() {
+        var noValidation = facts(requested: true, new: 40)
+        noValidation.validation = 0
+        guard case .wait(let reason) = policy.decide(noValidation) else { Issue.record("should wait"); return }
+        #expect(reason.contains("validation side"))
+        var allValidation = facts(requested: true, new: 40, normal: 4, abnormal: 4)
+        allValidation.validation = 7
+        #expect(!starts(policy.decide(allValidation)))
+    }
+
     @Test func pausedSchedulingWaitsAndSaysWhy() {
         #expect(policy.decide(facts(paused: true, new: 100)) == .wait(reason: "scheduled training is paused"))
         guard case .wait(let reason) = policy.decide(facts(new: 3)) else { Issue.record("should wait"); return }

@@ -442,7 +442,9 @@ public final class Daemon: @unchecked Sendable {
         let facts = RetrainPolicy.Facts(now: Self.now(), requested: requested, lastRunStart: try catalog.lastRunStart(),
                                         newLabels: try catalog.labelledCount(since: try catalog.lastRunStart()),
                                         normal: labelled.filter { $0.scan.label == 0 }.count,
-                                        abnormal: labelled.filter { $0.scan.label == 1 }.count)
+                                        abnormal: labelled.filter { $0.scan.label == 1 }.count,
+                                        validation: labelled.filter { ValidationSplit.isValidation(hash: $0.scan.hash, fraction: config.training.validationFraction) }.count,
+                                        batchSize: config.training.batchSize)
         switch config.retrain.decide(facts) {
         case .start(let reason): return reason
         case .wait(let reason):
