@@ -57,7 +57,8 @@ let package = Package(
 
         // MARK: Synthetic data and benchmarks
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
-        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training"]),
+        .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training", "Daemon", "Catalog",
+                                                  "AtomicFile", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [

@@ -63,6 +63,17 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Takes one particular queued job (by subject) and marks it running.
+    public func claim(_ kind: JobRecord.Kind, subject: String, now: Double) throws -> JobRecord? {
+        try database.write { db in
+            guard let job = try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE kind = ? AND subject = ? AND state = 'queued'",
+                                                   arguments: [kind.rawValue, subject]) else { return nil }
+            try db.execute(sql: "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                           arguments: [now, job.id])
+            return try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [job.id])
+        }
+    }
+
     public func complete(jobID: Int64, now: Double) throws {
         try database.write { db in
             try db.execute(sql: "UPDATE job SET state = 'done', error = NULL, updated_at = ? WHERE id = ?", arguments: [now, jobID])

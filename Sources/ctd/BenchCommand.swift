@@ -9,7 +9,7 @@ import Synth
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-mode benchmarks (medians of several runs, with the reference measured in the same run).",
-        subcommands: [PreprocessBench.self, EngineBench.self])
+        subcommands: [PreprocessBench.self, EngineBench.self, ReportBench.self])
 
     struct PreprocessBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -46,6 +46,30 @@ struct Bench: ParsableCommand {
             let phantom = PhantomGenerator(seed: 7).make(index: 0, abnormal: true, slices: 64)
             try AtomicFile.write(try SyntheticDataset.encode(phantom, level: 6), to: path)
             return path
+        }
+    }
+
+    struct ReportBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract: "Time from a 512×512×64 scan landing in the inbox to its report in the outbox (the daemon in this process, model loaded).")
+
+        @Option(help: "Timed requests (after one warm-up).") var runs = 5
+        @Option(help: "The settle time in seconds (watch.settle).") var settle = 0.5
+        @Option(help: "The model's precision: f32 or bf16.") var precision: Precision = .bf16
+        @Flag(help: "Time the requests while a training run is in progress.") var whileTraining = false
+
+        func validate() throws {
+            guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
+            guard settle >= 0 && settle <= 60 else { throw ValidationError("--settle must be between 0 and 60 seconds") }
+        }
+
+        func run() throws {
+            do {
+                print(try ReportLatencyBenchmark(runs: runs, settle: settle, precision: precision, whileTraining: whileTraining).run().table)
+            } catch {
+                throw fail(error)
+            }
         }
     }
 

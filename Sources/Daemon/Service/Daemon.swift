@@ -121,19 +121,28 @@ public final class Daemon: @unchecked Sendable {
 
     /// Starts a training run now (if there is enough data), without waiting for the schedule.
     public func requestRetrain() {
+        state.withLock { retrainRequested = true }
+        wakeAll()
+    }
+
+    /// Counts wake-ups, so a worker that looked for work and found none sleeps only if nothing
+    /// was added meanwhile (a broadcast between its look and its wait would otherwise be lost).
+    private var wakeups = 0
+
+    private func wakeAll() {
         state.withLock {
-            retrainRequested = true
+            wakeups += 1
             state.broadcast()
         }
     }
 
-    private func wakeAll() { state.withLock { state.broadcast() } }
+    private var wakeupCount: Int { state.withLock { wakeups } }
 
-    /// Waits up to `seconds` for a wake-up; false once stopping.
-    private func pause(_ seconds: Double) -> Bool {
+    /// Waits up to `seconds` for a wake-up after `seen`; false once stopping.
+    private func pause(_ seconds: Double, since seen: Int) -> Bool {
         state.withLock {
             if stopping { return false }
-            _ = state.wait(until: Date(timeIntervalSinceNow: seconds))
+            if wakeups == seen { _ = state.wait(until: Date(timeIntervalSinceNow: seconds)) }
             return !stopping
         }
     }
@@ -246,15 +255,16 @@ public final class Daemon: @unchecked Sendable {
     private func ingestLoop() {
         while !isStopping {
             let config = self.config
+            let seen = wakeupCount
             do {
                 if let job = try catalog.claimNext(.ingest, now: Self.now()) {
                     ingest(job, config: config)
                 } else if try !rebuildOneCacheEntry(config: config) {
-                    _ = pause(1)
+                    _ = pause(1, since: seen)
                 }
             } catch {
                 log.error("ingest: \(error)")
-                _ = pause(1)
+                _ = pause(1, since: seen)
             }
         }
     }
@@ -263,15 +273,20 @@ public final class Daemon: @unchecked Sendable {
         let ingestor = Ingestor(folders: folders, catalog: catalog, parameters: config.training.preprocessing,
                                 reader: NIfTIReader(limits: config.limits))
         do {
-            // A prediction request is what a person waits for: it goes before training steps.
+            // A prediction request is what a person waits for: it goes before training steps, and
+            // is answered in the same turn (one wait for the running step, not two).
             let outcome = try InboxPath.meaning(of: job.subject) == .predictionRequest
-                ? gate.urgent { try ingestor.ingest(job.subject, arrived: job.createdAt) }
+                ? gate.urgent {
+                    let outcome = try ingestor.ingest(job.subject, arrived: job.createdAt)
+                    if case .archived(let fileID, _, _, true) = outcome { predictNow(fileID: fileID) }
+                    return outcome
+                }
                 : ingestor.ingest(job.subject, arrived: job.createdAt)
             try catalog.complete(jobID: job.id, now: Self.now())
             switch outcome {
             case .archived(_, let destination, let duplicate, let request):
                 log.info("ingested \(job.subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(destination)")
-                if request { wakeAll() } else { state.withLock { state.broadcast() } }
+                wakeAll()
             case .rejected(let destination, let reason):
                 log.error("rejected \(job.subject): \(reason) → \(destination)")
             case .gone:
@@ -306,11 +321,30 @@ public final class Daemon: @unchecked Sendable {
 
     // MARK: Prediction
 
+    /// Answers a request right after its ingest, when a model is active (the caller holds the gate).
+    private func predictNow(fileID: Int64) {
+        guard let model = state.withLock({ active }) else { return }
+        do {
+            guard let job = try catalog.claim(.predict, subject: String(fileID), now: Self.now()) else { return }
+            do {
+                try predict(job, model: model, holdingGate: true)
+                try catalog.complete(jobID: job.id, now: Self.now())
+            } catch {
+                // The prediction thread retries it.
+                try catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())
+                log.error("prediction for file \(fileID) failed: \(error)")
+            }
+        } catch {
+            log.error("predict: \(error)")
+        }
+    }
+
     private func predictLoop() {
         while !isStopping {
-            guard let model = state.withLock({ active }) else { _ = pause(1); continue }
+            let seen = wakeupCount
+            guard let model = state.withLock({ active }) else { _ = pause(1, since: seen); continue }
             do {
-                guard let job = try catalog.claimNext(.predict, now: Self.now()) else { _ = pause(1); continue }
+                guard let job = try catalog.claimNext(.predict, now: Self.now()) else { _ = pause(1, since: seen); continue }
                 do {
                     try predict(job, model: model)
                     try catalog.complete(jobID: job.id, now: Self.now())
@@ -320,19 +354,20 @@ public final class Daemon: @unchecked Sendable {
                 }
             } catch {
                 log.error("predict: \(error)")
-                _ = pause(1)
+                _ = pause(1, since: seen)
             }
         }
     }
 
-    private func predict(_ job: JobRecord, model: (runID: String, predictor: Predictor)) throws {
+    private func predict(_ job: JobRecord, model: (runID: String, predictor: Predictor), holdingGate: Bool = false) throws {
         let config = self.config
         guard let fileID = Int64(job.subject), let file = try catalog.file(id: fileID), let scan = try catalog.scan(id: file.scanID) else {
             throw DaemonError(reason: "job \(job.id) names no known file")
         }
         let grid = try cachedGrid(scan: scan, parameters: model.predictor.preprocessing, limits: config.limits, original: file.destination)
         let start = DispatchTime.now()
-        let prediction = try gate.urgent { try model.predictor.predict(grid, file: file.inboxPath) }
+        let prediction = try holdingGate ? model.predictor.predict(grid, file: file.inboxPath)
+            : gate.urgent { try model.predictor.predict(grid, file: file.inboxPath) }
         let predictMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         let run = try catalog.run(id: model.runID)
         let decision = PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold)
@@ -342,6 +377,10 @@ public final class Daemon: @unchecked Sendable {
         if let trainingOrientation = try catalog.commonLabelledOrientation(), let orientation = scan.orientation, orientation != trainingOrientation {
             warnings.append("this scan's orientation (\(orientation)) differs from the training set's (\(trainingOrientation)); the model may not apply")
         }
+        let png = try PredictionReport.montage(grid, caption: PredictionReport.caption(decision: decision,
+                                                                                      probabilityAbnormal: prediction.probabilityAbnormal,
+                                                                                      file: file.inboxPath))
+        try AtomicFile.write(png, to: picture)
         let now = Self.now()
         let report = PredictionReport(
             fileID: file.id, file: file.inboxPath, hash: scan.hash, scan: JSONValue.object(json: scan.facts),
@@ -352,10 +391,6 @@ public final class Daemon: @unchecked Sendable {
             timings: .init(secondsSinceArrival: now - file.arrivedAt, predictMilliseconds: predictMilliseconds),
             arrivedAt: PredictionReport.timestamp(file.arrivedAt), reportedAt: PredictionReport.timestamp(now),
             picture: (picture as NSString).lastPathComponent)
-        let png = try PredictionReport.montage(grid, caption: PredictionReport.caption(decision: decision,
-                                                                                      probabilityAbnormal: prediction.probabilityAbnormal,
-                                                                                      file: file.inboxPath))
-        try AtomicFile.write(png, to: picture)
         try AtomicFile.write(try report.json(), to: stem + ".json")
         try catalog.recordPrediction(fileID: file.id, scanID: scan.id, runID: model.runID, probabilityAbnormal: prediction.probabilityAbnormal,
                                      decision: decision, report: stem + ".json", now: now)
@@ -395,10 +430,8 @@ public final class Daemon: @unchecked Sendable {
     func loadModel(_ run: RunRecord) {
         do {
             let predictor = try Predictor(model: run.folder)
-            state.withLock {
-                active = (run.id, predictor)
-                state.broadcast()
-            }
+            state.withLock { active = (run.id, predictor) }
+            wakeAll()
             log.notice("active model: \(run.id) (val_acc \(run.valAcc.map { String(format: "%.3f", $0) } ?? "?"))")
         } catch {
             log.error("cannot load the active model \(run.id) from \(run.folder): \(error)")
@@ -406,12 +439,14 @@ public final class Daemon: @unchecked Sendable {
     }
 
     public var activeRunID: String? { state.withLock { active?.runID } }
+    public var isTraining: Bool { state.withLock { training != nil } }
 
     // MARK: Training
 
     private func trainLoop() {
         ProcessPriority.lowerThisThread(by: config.trainingNice)
         while !isStopping {
+            let seen = wakeupCount
             do {
                 if let job = try catalog.claimNext(.train, now: Self.now()) {
                     try train(job)
@@ -422,11 +457,11 @@ public final class Daemon: @unchecked Sendable {
                     log.notice("starting training run \(runID): \(reason)")
                     continue
                 } else {
-                    _ = pause(5)
+                    _ = pause(5, since: seen)
                 }
             } catch {
                 log.error("training: \(error)")
-                _ = pause(5)
+                _ = pause(5, since: seen)
             }
         }
     }
@@ -498,5 +533,6 @@ public final class Daemon: @unchecked Sendable {
 /// A problem of the daemon's own state, in one sentence.
 public struct DaemonError: Error, CustomStringConvertible {
     public let reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String { reason }
 }
