@@ -6,18 +6,21 @@ public final class DaemonProcess {
     public let stateDirectory: String
     public let arguments: [String]
     public let logFile: String
+    public let environment: [String: String]
     private var process: Process?
 
-    public init(stateDirectory: String, settings: [String]) {
+    public init(stateDirectory: String, settings: [String], environment: [String: String] = [:]) {
         self.stateDirectory = stateDirectory
         arguments = ["run", "--state-dir", stateDirectory] + settings
         logFile = stateDirectory + ".log"
+        self.environment = environment
     }
 
     public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Tools.buildFolder + "/ctd")
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
         try log.seekToEnd()
@@ -28,6 +31,11 @@ public final class DaemonProcess {
     }
 
     public var isRunning: Bool { process?.isRunning ?? false }
+
+    /// Sends a signal (SIGHUP to reload, say).
+    public func signal(_ number: Int32) {
+        if let process { Foundation.kill(process.processIdentifier, number) }
+    }
 
     /// SIGTERM, then waits for the exit; returns the exit status.
     @discardableResult
