@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone: install what is missing, build release, and run ctd on data it
-# generates itself. Until the daemon lands (issue 5) this runs the offline pipeline end to end:
-# synthetic chest CTs → inspect → train a small model → predict scans it has never seen.
+# The main job, from a fresh clone: install what is missing, build release, and run the daemon on
+# the default configuration with a local state folder, fed with synthetic scans it generates:
+# labelled scans are ingested and cached, a model is trained in the background, and requests
+# dropped at the same time are answered in the outbox as soon as the model exists.
+#
+# CTD_DEMO_DIR (default demo), CTD_DEMO_SIZE (model input, default 64), CTD_DEMO_EPOCHS (default
+# 20) and CTD_DEMO_SCANS (labelled scans per class, default 30) change it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -9,16 +13,40 @@ swift build -c release --product ctd
 ctd=.build/release/ctd
 demo=${CTD_DEMO_DIR:-demo}
 size=${CTD_DEMO_SIZE:-64}
-mkdir -p "$demo"
-echo "== ctd synth: 30 normal and 30 abnormal synthetic chest CTs (512×512, 30–70 slices)"
-"$ctd" synth --out "$demo/data" --normal 30 --abnormal 30 --seed 1
-echo "== ctd inspect one of them"
-"$ctd" inspect "$(ls "$demo"/data/CT-23/*.nii.gz | head -1)"
-echo "== ctd train at ${size}×${size}×${size} (the seed's model and settings, smaller input so it takes minutes)"
-rm -rf "$demo/run"
-"$ctd" train --data "$demo/data" --out "$demo/run" --cache "$demo/cache" \
-    --width "$size" --height "$size" --depth "$size" --epochs "${CTD_DEMO_EPOCHS:-30}" --patience 10
-echo "== ctd predict: four new scans the model has never seen"
-"$ctd" synth --out "$demo/new" --normal 2 --abnormal 2 --seed 99 >/dev/null
-"$ctd" predict --model "$demo/run" "$demo"/new/CT-0/*.nii.gz "$demo"/new/CT-23/*.nii.gz
-echo "== done: the run is in $demo/run (curves.png, history.csv, run.json, best.safetensors)"
+epochs=${CTD_DEMO_EPOCHS:-20}
+scans=${CTD_DEMO_SCANS:-30}
+state="$demo/state"
+
+echo "== ctd synth: $scans normal and $scans abnormal synthetic chest CTs to teach with, 4 to ask about"
+[ -d "$demo/data-$scans/CT-23" ] || "$ctd" synth --out "$demo/data-$scans" --normal "$scans" --abnormal "$scans" --seed 1
+[ -d "$demo/requests/CT-23" ] || "$ctd" synth --out "$demo/requests" --normal 2 --abnormal 2 --seed 99 >/dev/null
+
+echo "== ctd run: config/ctd.yaml, state in $state, model ${size}×${size}×${size}, up to $epochs epochs"
+rm -rf "$state"
+log="$demo/ctd.log"
+"$ctd" run --config config/ctd.yaml --state-dir "$state" \
+    --model-width "$size" --model-height "$size" --model-depth "$size" \
+    --training-epochs "$epochs" --retrain-min-new-labels $((2 * scans)) >"$log" 2>&1 &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
+tail -n +1 -f "$log" --pid=$daemon | sed -u 's/^<[0-9]>//' &
+until [ -d "$state/inbox/CT-23" ]; do sleep 0.2; done
+
+echo "== dropping the labelled scans into $state/inbox/CT-0 and CT-23, and 4 requests into $state/inbox/ward-7"
+mkdir -p "$state/inbox/ward-7"
+cp "$demo"/requests/CT-*/*.nii.gz "$state/inbox/ward-7/"
+cp "$demo/data-$scans"/CT-0/*.nii.gz "$state/inbox/CT-0/"
+cp "$demo/data-$scans"/CT-23/*.nii.gz "$state/inbox/CT-23/"
+
+# The requests wait for the first model, then are answered.
+until [ "$(ls "$state"/outbox/*.json 2>/dev/null | wc -l)" -ge 4 ]; do
+    kill -0 $daemon 2>/dev/null || { echo "ctd stopped unexpectedly; see $log" >&2; exit 1; }
+    sleep 1
+done
+sleep 0.5
+echo
+echo "== the outbox: one JSON report and one PNG montage per request (the file names tell the truth)"
+for report in "$state"/outbox/*.json; do
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["file"] + ":", r["decision"], "— " + r["sentences"][1])' "$report"
+done
+echo "== done: reports and pictures in $state/outbox, the model in $state/models, originals in $state/archive"

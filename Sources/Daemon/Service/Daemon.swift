@@ -43,6 +43,10 @@ public final class Daemon: @unchecked Sendable {
                 throw CatalogError(path: folder, reason: "cannot create the state folder: \(error.localizedDescription)")
             }
         }
+        // People in the daemon's group drop scans and collect reports (systemd's UMask=0027
+        // would otherwise leave the inbox writable by the daemon alone).
+        for folder in [folders.inbox, folders.inbox + "/CT-0", folders.inbox + "/CT-23"] { chmod(folder, 0o2770) }
+        chmod(folders.outbox, 0o2750)
         catalog = try Catalog(path: folders.catalog)
     }
 
