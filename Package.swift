@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "Zlib", dependencies: ["CZlib", "CDeflate"]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd"),
+        .systemLibrary(name: "CSocket", path: "Sources/CSocket"),
+        .target(name: "UnixSocket", dependencies: ["CSocket"]),
         .target(name: "AtomicFile"),
         .target(name: "SeededRandom"),
         .target(name: "ContentHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -45,10 +47,12 @@ let package = Package(
         // MARK: ⑤ Outbox: reports and pictures
         .target(name: "Reports", dependencies: ["Zlib"]),
 
-        // MARK: The daemon: pure decisions, then the services at the edges
+        // MARK: The daemon: pure decisions, the control protocol, then the services at the edges
         .target(name: "Scheduling"),
+        .target(name: "ControlProtocol"),
+        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket"]),
         .target(name: "Daemon", dependencies: [
-            "Catalog", "Scheduling", "Training", "CSystemd", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
+            "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,6 +70,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
+            "ControlClient", "ControlProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -82,7 +87,8 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "CTDTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket"]),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]
 )

@@ -264,6 +264,72 @@ public final class Catalog: Sendable {
         try database.read { db in try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan ORDER BY id LIMIT ?", arguments: [limit]) }
     }
 
+    /// Scans filtered by label ("normal", "abnormal", "none") and state, newest first.
+    public func scans(label: String?, state: String?, limit: Int) throws -> [ScanRecord] {
+        let labelClause: String
+        switch label {
+        case "normal": labelClause = "label = 0"
+        case "abnormal": labelClause = "label = 1"
+        case "none": labelClause = "label IS NULL"
+        default: labelClause = "1"
+        }
+        return try database.read { db in
+            try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE \(labelClause) AND (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2",
+                                    arguments: [state, limit])
+        }
+    }
+
+    /// A scan by id, content hash (or its first 8+ hex digits), original name or inbox path.
+    public func findScan(_ key: String) throws -> ScanRecord? {
+        try database.read { db in
+            if let id = Int64(key), let scan = try ScanRecord.fetchOne(db, sql: "SELECT * FROM scan WHERE id = ?", arguments: [id]) {
+                return scan
+            }
+            if key.count >= 8, key.allSatisfy(\.isHexDigit),
+               let scan = try ScanRecord.fetchOne(db, sql: "SELECT * FROM scan WHERE hash LIKE ? ORDER BY id LIMIT 1", arguments: [key.lowercased() + "%"]) {
+                return scan
+            }
+            return try ScanRecord.fetchOne(db, sql: """
+                SELECT * FROM scan WHERE name = ?1 OR id IN (SELECT scan_id FROM file WHERE inbox_path = ?1 OR destination LIKE '%/' || ?1)
+                ORDER BY id DESC LIMIT 1
+                """, arguments: [key])
+        }
+    }
+
+    public func files(scanID: Int64) throws -> [FileRecord] {
+        try database.read { db in try FileRecord.fetchAll(db, sql: "SELECT * FROM file WHERE scan_id = ? ORDER BY id", arguments: [scanID]) }
+    }
+
+    public func predictions(scanID: Int64) throws -> [PredictionRecord] {
+        try database.read { db in try PredictionRecord.fetchAll(db, sql: "SELECT * FROM prediction WHERE scan_id = ? ORDER BY id", arguments: [scanID]) }
+    }
+
+    /// Jobs by kind and state.
+    public func jobCounts() throws -> [String: [String: Int]] {
+        try database.read { db in
+            var counts: [String: [String: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, state, count(*) AS n FROM job GROUP BY kind, state") {
+                counts[row["kind"] as String, default: [:]][row["state"] as String] = row["n"] as Int
+            }
+            return counts
+        }
+    }
+
+    /// Totals for metrics: files by outcome, predictions, runs by state, epochs and their seconds.
+    public func totals() throws -> [String: Double] {
+        try database.read { db in
+            var totals: [String: Double] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT outcome, count(*) AS n FROM file GROUP BY outcome") {
+                totals["files_" + (row["outcome"] as String)] = Double(row["n"] as Int)
+            }
+            totals["predictions"] = Double(try Int.fetchOne(db, sql: "SELECT count(*) FROM prediction") ?? 0)
+            totals["runs"] = Double(try Int.fetchOne(db, sql: "SELECT count(*) FROM run") ?? 0)
+            totals["epochs"] = Double(try Int.fetchOne(db, sql: "SELECT count(*) FROM epoch") ?? 0)
+            totals["epoch_seconds"] = try Double.fetchOne(db, sql: "SELECT coalesce(sum(seconds), 0) FROM epoch") ?? 0
+            return totals
+        }
+    }
+
     // MARK: Cache
 
     public func cacheEntry(scanID: Int64, key: String) throws -> CacheEntryRecord? {

@@ -19,6 +19,20 @@ public struct DaemonConfig: Sendable, Equatable {
     public var threshold = 0.5
     public var limits = ReadLimits()
     public var logLevel = "info"
+    public var control = Control()
+
+    /// The control socket and who may use it.
+    public struct Control: Sendable, Equatable {
+        /// Empty: $RUNTIME_DIRECTORY/ctd.sock under systemd, else ctd.sock in the state folder.
+        public var socket = ""
+        /// The group that may use every command (the socket's group); empty: the daemon's own.
+        public var group = ""
+        /// A wider group that may use the read-only commands (status, scans, runs, metrics, predict).
+        public var readGroup = ""
+        public var idleTimeout = 300.0
+        public var maxClients = 32
+        public init() {}
+    }
 
     public init() {}
 
@@ -29,10 +43,11 @@ public struct DaemonConfig: Sendable, Equatable {
         "retrain.min_new_labels", "retrain.interval", "retrain.min_per_class",
         "watch.settle", "watch.rescan_interval", "ingest.workers", "ingest.max_attempts",
         "predict.threshold", "limits.max_voxels", "limits.max_bytes", "log.level",
+        "control.socket", "control.group", "control.read_group", "control.idle_timeout", "control.max_clients",
     ]
 
     /// Keys whose change takes effect only after a restart (everything else applies on reload).
-    public static let restartKeys: Set<String> = ["state_dir", "model.width", "model.height", "model.depth", "ingest.workers"]
+    public static let restartKeys: Set<String> = ["state_dir", "model.width", "model.height", "model.depth", "ingest.workers", "control"]
 
     /// The flag for a key: dots and underscores become dashes (`retrain.min_new_labels` → `--retrain-min-new-labels`).
     public static func flag(for key: String) -> String {
@@ -75,7 +90,14 @@ public struct DaemonConfig: Sendable, Equatable {
         read("limits.max_bytes", int, "a whole number of bytes", into: &limits.maxDataBytes)
         read("log.level", { ["debug", "info", "notice", "warning", "error"].contains($0) ? $0 : nil },
              "one of debug, info, notice, warning, error", into: &logLevel)
+        read("control.socket", { $0 }, "a path", into: &control.socket)
+        read("control.group", { $0 }, "a group name", into: &control.group)
+        read("control.read_group", { $0 }, "a group name", into: &control.readGroup)
+        read("control.idle_timeout", Duration.seconds(in:), "a duration like 5m", into: &control.idleTimeout)
+        read("control.max_clients", int, "a whole number", into: &control.maxClients)
         problems += training.problems
+        if control.idleTimeout < 0.1 { problems.append("control.idle_timeout must be at least 100ms") }
+        if control.maxClients < 1 || control.maxClients > 1024 { problems.append("control.max_clients must be between 1 and 1024") }
         if trainingNice < 0 || trainingNice > 19 { problems.append("training.nice must be between 0 and 19") }
         if retrain.minNewLabels < 1 { problems.append("retrain.min_new_labels must be at least 1") }
         if retrain.minPerClass < 2 { problems.append("retrain.min_per_class must be at least 2") }
@@ -89,6 +111,15 @@ public struct DaemonConfig: Sendable, Equatable {
     }
 
     public var folders: StateFolders { StateFolders(root: stateDirectory) }
+
+    /// Where the control socket goes.
+    public func socketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if !control.socket.isEmpty { return control.socket }
+        if let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first, !runtime.isEmpty {
+            return runtime + "/ctd.sock"
+        }
+        return stateDirectory + "/ctd.sock"
+    }
 
     /// Keys whose values differ between two configs.
     public func changedKeys(from other: DaemonConfig) -> [String] {
@@ -108,6 +139,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if threshold != other.threshold { changed.append("predict.threshold") }
         if limits != other.limits { changed.append("limits") }
         if logLevel != other.logLevel { changed.append("log.level") }
+        if control != other.control { changed.append("control") }
         return changed
     }
 }
@@ -129,6 +161,8 @@ public struct StateFolders: Sendable, Equatable {
     public var cache: String { root + "/cache" }
     public var models: String { root + "/models" }
     public var catalog: String { root + "/ctd.sqlite" }
+    /// Held (flock) while a daemon uses the folder, so two cannot share it.
+    public var lock: String { root + "/ctd.lock" }
     public var all: [String] { [root, inbox, inbox + "/CT-0", inbox + "/CT-23", outbox, archive, rejected, cache, models] }
 }
 

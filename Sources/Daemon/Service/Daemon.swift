@@ -1,6 +1,7 @@
 import AtomicFile
 import Catalog
 import ContentHash
+import ControlProtocol
 import Foundation
 import Glibc
 import Logging
@@ -21,13 +22,22 @@ public final class Daemon: @unchecked Sendable {
     let log: Logger
     let notifier = SystemdNotifier()
     let gate = ComputeGate()
+    let metrics = Metrics()
+    let tracker = TrainingTracker()
+    /// Held for the daemon's life: a second daemon on the same state folder is refused.
+    private let folderLock: Int32
     private let loader: ConfigLoader?
     private let state = NSCondition()
     private var currentConfig: DaemonConfig
     private var stopping = false
     private var retrainRequested = false
     private var trainingReasons: [String: String] = [:]
+
+    /// The model that answers requests.
+    var activeModel: (runID: String, predictor: Predictor)? { state.withLock { active } }
     private var training: CancellationFlag?
+    private var paused = false
+    private var rescanRequested = false
     private var active: (runID: String, predictor: Predictor)?
     public let startedAt = Date()
 
@@ -47,7 +57,36 @@ public final class Daemon: @unchecked Sendable {
         // would otherwise leave the inbox writable by the daemon alone).
         for folder in [folders.inbox, folders.inbox + "/CT-0", folders.inbox + "/CT-23"] { chmod(folder, 0o2770) }
         chmod(folders.outbox, 0o2750)
+        folderLock = open(folders.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard folderLock >= 0, flock(folderLock, LOCK_EX | LOCK_NB) == 0 else {
+            if folderLock >= 0 { close(folderLock) }
+            throw DaemonError(reason: "\(folders.root): another ctd is using this state folder; stop it first")
+        }
         catalog = try Catalog(path: folders.catalog)
+    }
+
+    deinit { close(folderLock) }
+
+    public var configFile: String? { loader?.file }
+
+    /// Watching and scheduled training stop while paused; requests already queued are still answered.
+    public var isPaused: Bool { state.withLock { paused } }
+
+    public func setPaused(_ value: Bool) {
+        state.withLock {
+            if paused && !value { rescanRequested = true }
+            paused = value
+        }
+        wakeAll()
+    }
+
+    /// Cancels the training run in progress (it ends as cancelled, not promoted); its id, or nil.
+    public func cancelTraining() -> String? {
+        state.withLock { () -> String? in
+            guard let flag = training else { return nil }
+            flag.cancel()
+            return tracker.info?.runID ?? "the current run"
+        }
     }
 
     public var config: DaemonConfig { state.withLock { currentConfig } }
@@ -69,6 +108,11 @@ public final class Daemon: @unchecked Sendable {
             thread.name = name
             thread.start()
         }
+        let server = try ControlServer(settings: config.control, path: config.socketPath(), log: log) { request, peer, descriptor, send in
+            self.handle(request, peer: peer, descriptor: descriptor, send: send)
+        }
+        log.info("control socket: \(server.path)")
+        start("control") { server.run() }
         for index in 0..<config.ingestWorkers { start("ingest-\(index)") { self.ingestLoop() } }
         start("predict") { self.predictLoop() }
         start("train") { self.trainLoop() }
@@ -77,9 +121,12 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             log.critical("watching stopped: \(error)")
             stop()
+            server.stop()
             workers.wait()
             throw error
         }
+        // Clients waiting on a long command are told the daemon is stopping; then all threads end.
+        server.stop()
         workers.wait()
         log.info("stopped")
     }
@@ -227,11 +274,19 @@ public final class Daemon: @unchecked Sendable {
             let wait = settling.nextDue().map { max(0.01, $0 - Self.now()) } ?? 1
             try observe(watcher.next(timeout: min(wait, 1)))
             let now = Self.now()
-            for relative in settling.due(now: now) {
+            let (pausedNow, rescanNow) = state.withLock { () -> (Bool, Bool) in
+                defer { rescanRequested = false }
+                return (paused, rescanRequested)
+            }
+            if rescanNow {
+                try observe(watcher.watchTree())
+                lastRescan = now
+            }
+            for relative in pausedNow ? [] : settling.due(now: now) {
                 guard settling.confirm(relative, now: Self.observation(folders.inbox + "/" + relative), at: now) else { continue }
                 if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
             }
-            if now - lastRescan >= config.rescanSeconds {
+            if !pausedNow, now - lastRescan >= config.rescanSeconds {
                 // Network file systems deliver no events: a periodic scan catches what they miss.
                 try observe(watcher.watchTree())
                 lastRescan = now
@@ -398,6 +453,7 @@ public final class Daemon: @unchecked Sendable {
         try AtomicFile.write(try report.json(), to: stem + ".json")
         try catalog.recordPrediction(fileID: file.id, scanID: scan.id, runID: model.runID, probabilityAbnormal: prediction.probabilityAbnormal,
                                      decision: decision, report: stem + ".json", now: now)
+        metrics.observeReport(latency: Self.now() - file.arrivedAt)
         log.info("\(file.inboxPath): \(decision) (p_abnormal \(String(format: "%.3f", prediction.probabilityAbnormal))) → \(stem).json")
     }
 
@@ -472,24 +528,30 @@ public final class Daemon: @unchecked Sendable {
 
     /// Why to start a run now, or nil to wait.
     private func retrainDecision() throws -> String? {
-        let config = self.config
         let requested = state.withLock { () -> Bool in
             defer { retrainRequested = false }
             return retrainRequested
         }
-        let labelled = try catalog.labelledScans(key: config.training.preprocessing.key)
-        let facts = RetrainPolicy.Facts(now: Self.now(), requested: requested, lastRunStart: try catalog.lastRunStart(),
-                                        newLabels: try catalog.labelledCount(since: try catalog.lastRunStart()),
-                                        normal: labelled.filter { $0.scan.label == 0 }.count,
-                                        abnormal: labelled.filter { $0.scan.label == 1 }.count,
-                                        validation: labelled.filter { ValidationSplit.isValidation(hash: $0.scan.hash, fraction: config.training.validationFraction) }.count,
-                                        batchSize: config.training.batchSize)
-        switch config.retrain.decide(facts) {
+        switch try retrainPolicyDecision(requested: requested) {
         case .start(let reason): return reason
         case .wait(let reason):
             if requested { log.warning("retrain requested, but \(reason)") }
             return nil
         }
+    }
+
+    /// What the retrain policy says now, given the catalog (and a request, if any).
+    func retrainPolicyDecision(requested: Bool) throws -> RetrainPolicy.Decision {
+        let config = self.config
+        let labelled = try catalog.labelledScans(key: config.training.preprocessing.key)
+        let lastStart = try catalog.lastRunStart()
+        let facts = RetrainPolicy.Facts(now: Self.now(), requested: requested, trainingNow: isTraining, paused: isPaused, lastRunStart: lastStart,
+                                        newLabels: try catalog.labelledCount(since: lastStart),
+                                        normal: labelled.filter { $0.scan.label == 0 }.count,
+                                        abnormal: labelled.filter { $0.scan.label == 1 }.count,
+                                        validation: labelled.filter { ValidationSplit.isValidation(hash: $0.scan.hash, fraction: config.training.validationFraction) }.count,
+                                        batchSize: config.training.batchSize)
+        return config.retrain.decide(facts)
     }
 
     func trainingReason(_ runID: String) -> String {

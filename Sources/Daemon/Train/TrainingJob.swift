@@ -52,7 +52,9 @@ struct TrainingJob {
         let validation = prepared.filter(\.isValidation).count
         try catalog.startRun(id: runID, folder: folder.path, reason: daemon.trainingReason(runID), trainCount: prepared.count - validation,
                              validationCount: validation, now: Daemon.now())
-        let progress = CatalogProgress(catalog: catalog, runID: runID, log: daemon.log)
+        let progress = CatalogProgress(catalog: catalog, runID: runID, log: daemon.log, tracker: daemon.tracker)
+        daemon.tracker.started(runID: runID, epochs: config.training.epochs)
+        defer { daemon.tracker.ended() }
         let report: RunReport
         do {
             report = try Trainer(config: config.training, folder: folder, scans: prepared, progress: progress,
@@ -62,6 +64,7 @@ struct TrainingJob {
                                error: "\(error)", now: Daemon.now())
             return .failed("\(error)")
         }
+        daemon.metrics.addTraining(seconds: report.timings.trainingSeconds)
         if report.status == .running { return .suspended }
         try catalog.endRun(id: runID, state: report.status.rawValue, bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
                            valAcc: report.best?.validationAccuracy, valAUC: report.best?.validationAUC, error: nil, now: Daemon.now())
@@ -111,15 +114,17 @@ final class CatalogProgress: TrainingProgress {
     let catalog: Catalog
     let runID: String
     let log: Logger
+    let tracker: TrainingTracker
 
-    init(catalog: Catalog, runID: String, log: Logger) {
-        (self.catalog, self.runID, self.log) = (catalog, runID, log)
+    init(catalog: Catalog, runID: String, log: Logger, tracker: TrainingTracker) {
+        (self.catalog, self.runID, self.log, self.tracker) = (catalog, runID, log, tracker)
     }
 
-    func epochStarted(epoch: Int, of epochs: Int, steps: Int) {}
-    func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) {}
+    func epochStarted(epoch: Int, of epochs: Int, steps: Int) { tracker.epochStarted(epoch: epoch, epochs: epochs, steps: steps) }
+    func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) { tracker.stepFinished(step: step) }
 
     func epochFinished(_ r: EpochRecord, of epochs: Int, savedBest: Bool) {
+        tracker.epochFinished(seconds: r.seconds, validationAccuracy: r.validationAccuracy)
         try? catalog.recordEpoch(EpochRow(runID: runID, epoch: r.epoch, loss: r.loss, acc: r.accuracy, valLoss: r.validationLoss,
                                           valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds))
         log.info("\(runID) epoch \(r.epoch)/\(epochs): \(Int(r.seconds.rounded())) s, loss \(String(format: "%.4f", r.loss)), acc \(String(format: "%.4f", r.accuracy)), val_loss \(String(format: "%.4f", r.validationLoss)), val_acc \(String(format: "%.4f", r.validationAccuracy))\(savedBest ? " (best so far)" : "")")

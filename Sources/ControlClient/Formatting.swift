@@ -1,0 +1,94 @@
+import ControlProtocol
+import Foundation
+
+/// How ctctl shows results to a person (`--json` prints the results as they come instead).
+public enum Formatting {
+    public static func status(_ s: StatusInfo) -> String {
+        var lines = [
+            "ctd \(s.version), up since \(s.upSince)",
+            "state folder  \(s.stateDirectory)" + (s.configFile.map { "   config \($0)" } ?? ""),
+            "watcher       \(s.watching)",
+        ]
+        let labelled = ["normal", "abnormal", "none"].map { label -> String in
+            let cached = s.scans["\(label)/cached"] ?? 0, rejected = s.scans["\(label)/rejected"] ?? 0
+            return "\(label == "none" ? "unlabelled" : label) \(cached)" + (rejected > 0 ? " (+\(rejected) rejected)" : "")
+        }
+        lines.append("scans         " + labelled.joined(separator: ", "))
+        let queue = { (kind: String) in s.queues[kind].map { states in
+            ["queued", "running", "parked"].compactMap { state in states[state].map { "\($0) \(state)" } }.joined(separator: ", ")
+        } ?? "" }
+        lines.append("queues        ingest: \(queue("ingest").isEmpty ? "empty" : queue("ingest")); predict: \(queue("predict").isEmpty ? "empty" : queue("predict"))")
+        if let model = s.activeModel {
+            lines.append("active model  \(model.id), trained \(model.endedAt ?? model.startedAt): val_acc \(number(model.valAcc)), val_loss \(number(model.valLoss)), val_auc \(number(model.valAUC))")
+        } else {
+            lines.append("active model  none yet (it trains once both CT-0/ and CT-23/ have scans)")
+        }
+        if let t = s.training {
+            lines.append("training      \(trainingLine(t))")
+        } else {
+            lines.append("training      idle")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func trainingLine(_ t: TrainingInfo) -> String {
+        var text = "\(t.runID): epoch \(t.epoch)/\(t.epochs), step \(t.step)/\(t.steps)"
+        if let acc = t.lastValAcc { text += ", last val_acc \(number(acc))" }
+        if let eta = t.etaSeconds { text += ", at most \(duration(eta)) to go" }
+        return text
+    }
+
+    public static func scans(_ list: [ScanSummary]) -> String {
+        guard !list.isEmpty else { return "no scans" }
+        let rows = list.map { [String($0.id), $0.label, $0.state, String($0.hash.prefix(12)), $0.name, $0.arrivedAt] }
+        return table(header: ["ID", "LABEL", "STATE", "HASH", "NAME", "ARRIVED"], rows: rows)
+            + list.compactMap { scan in scan.error.map { "\n  \(scan.id): \($0)" } }.joined()
+    }
+
+    public static func scan(_ d: ScanDetail) -> String {
+        var lines = ["scan \(d.scan.id)  \(d.scan.name)", "  label \(d.scan.label), \(d.scan.state), \(d.scan.size) bytes, hash \(d.scan.hash)"]
+        if let error = d.scan.error { lines.append("  error: \(error)") }
+        for file in d.files { lines.append("  file \(file.inboxPath) → \(file.outcome) \(file.destination) (\(file.arrivedAt))") }
+        for p in d.predictions {
+            lines.append("  predicted \(p.decision) (p_abnormal \(number(p.probabilityAbnormal))) by \(p.runID) for \(p.file): \(p.report)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func runs(_ list: [RunSummary]) -> String {
+        guard !list.isEmpty else { return "no training runs yet" }
+        return table(header: ["RUN", "STATE", "BEST", "VAL_ACC", "VAL_LOSS", "VAL_AUC", "STARTED", ""],
+                     rows: list.map { [$0.id, $0.state, $0.bestEpoch.map(String.init) ?? "-", number($0.valAcc), number($0.valLoss),
+                                       number($0.valAUC), $0.startedAt, $0.active ? "active" : ""] })
+    }
+
+    public static func run(_ d: RunDetail) -> String {
+        let r = d.run
+        var lines = ["\(r.id)\(r.active ? " (active)" : ""): \(r.state), \(r.reason)",
+                     "  \(r.trainCount) training and \(r.validationCount) validation scans; folder \(d.folder)"]
+        if let note = r.promotionNote { lines.append("  \(note)") }
+        if let error = r.error { lines.append("  error: \(error)") }
+        lines.append(table(header: ["EPOCH", "LOSS", "ACC", "VAL_LOSS", "VAL_ACC", "VAL_AUC", "SECONDS"],
+                           rows: d.epochs.map { [String($0.epoch), number($0.loss), number($0.acc), number($0.valLoss), number($0.valAcc),
+                                                 number($0.valAUC), String(format: "%.1f", $0.seconds)] }))
+        return lines.joined(separator: "\n")
+    }
+
+    public static func number(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return String(format: "%.4f", value)
+    }
+
+    public static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600) h \(s % 3600 / 60) min" : s >= 60 ? "\(s / 60) min \(s % 60) s" : "\(s) s"
+    }
+
+    static func table(header: [String], rows: [[String]]) -> String {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,196 @@
+/// Results of the commands, shared by the daemon (which encodes them) and ctctl (which decodes
+/// and prints them). Keys are snake_case, as `--json` prints them.
+
+public struct TrainingInfo: Codable, Sendable, Equatable {
+    public var runID: String
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var steps: Int
+    public var secondsPerEpoch: Double?
+    /// Seconds until the run reaches its last epoch (it may stop earlier).
+    public var etaSeconds: Double?
+    public var lastValAcc: Double?
+
+    public init(runID: String, epoch: Int, epochs: Int, step: Int, steps: Int, secondsPerEpoch: Double?, etaSeconds: Double?, lastValAcc: Double?) {
+        (self.runID, self.epoch, self.epochs, self.step, self.steps) = (runID, epoch, epochs, step, steps)
+        (self.secondsPerEpoch, self.etaSeconds, self.lastValAcc) = (secondsPerEpoch, etaSeconds, lastValAcc)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, epochs, step, steps
+        case runID = "run_id", secondsPerEpoch = "seconds_per_epoch", etaSeconds = "eta_seconds", lastValAcc = "last_val_acc"
+    }
+}
+
+public struct StatusInfo: Codable, Sendable, Equatable {
+    public var version: String
+    public var upSince: String
+    public var configFile: String?
+    public var stateDirectory: String
+    public var watching: String
+    public var paused: Bool
+    /// Jobs by kind and state, e.g. ["ingest": ["queued": 3]].
+    public var queues: [String: [String: Int]]
+    /// Scans by "label/state", e.g. "normal/cached".
+    public var scans: [String: Int]
+    public var activeModel: RunSummary?
+    public var training: TrainingInfo?
+
+    public init(version: String, upSince: String, configFile: String?, stateDirectory: String, watching: String, paused: Bool,
+                queues: [String: [String: Int]], scans: [String: Int], activeModel: RunSummary?, training: TrainingInfo?) {
+        (self.version, self.upSince, self.configFile, self.stateDirectory, self.watching) = (version, upSince, configFile, stateDirectory, watching)
+        (self.paused, self.queues, self.scans, self.activeModel, self.training) = (paused, queues, scans, activeModel, training)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, watching, paused, queues, scans, training
+        case upSince = "up_since", configFile = "config_file", stateDirectory = "state_dir", activeModel = "active_model"
+    }
+}
+
+public struct ScanSummary: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var hash: String
+    public var name: String
+    public var label: String
+    public var state: String
+    public var size: Int64
+    public var arrivedAt: String
+    public var error: String?
+
+    public init(id: Int64, hash: String, name: String, label: String, state: String, size: Int64, arrivedAt: String, error: String?) {
+        (self.id, self.hash, self.name, self.label, self.state, self.size, self.arrivedAt, self.error) = (id, hash, name, label, state, size, arrivedAt, error)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, hash, name, label, state, size, error
+        case arrivedAt = "arrived_at"
+    }
+}
+
+public struct PredictionSummary: Codable, Sendable, Equatable {
+    public var file: String
+    public var runID: String
+    public var probabilityAbnormal: Double
+    public var decision: String
+    public var report: String
+    public var at: String
+
+    public init(file: String, runID: String, probabilityAbnormal: Double, decision: String, report: String, at: String) {
+        (self.file, self.runID, self.probabilityAbnormal, self.decision, self.report, self.at) = (file, runID, probabilityAbnormal, decision, report, at)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, decision, report, at
+        case runID = "run_id", probabilityAbnormal = "probability_abnormal"
+    }
+}
+
+public struct ScanDetail: Codable, Sendable, Equatable {
+    public var scan: ScanSummary
+    /// Every file that brought this content, and where it went.
+    public var files: [FileInfo]
+    public var facts: JSONValue?
+    public var predictions: [PredictionSummary]
+
+    public init(scan: ScanSummary, files: [FileInfo], facts: JSONValue?, predictions: [PredictionSummary]) {
+        (self.scan, self.files, self.facts, self.predictions) = (scan, files, facts, predictions)
+    }
+
+    public struct FileInfo: Codable, Sendable, Equatable {
+        public var inboxPath: String
+        public var destination: String
+        public var outcome: String
+        public var arrivedAt: String
+        public init(inboxPath: String, destination: String, outcome: String, arrivedAt: String) {
+            (self.inboxPath, self.destination, self.outcome, self.arrivedAt) = (inboxPath, destination, outcome, arrivedAt)
+        }
+        enum CodingKeys: String, CodingKey {
+            case destination, outcome
+            case inboxPath = "inbox_path", arrivedAt = "arrived_at"
+        }
+    }
+}
+
+public struct RunSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var state: String
+    public var reason: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var trainCount: Int
+    public var validationCount: Int
+    public var bestEpoch: Int?
+    public var valLoss: Double?
+    public var valAcc: Double?
+    public var valAUC: Double?
+    public var active: Bool
+    public var promotionNote: String?
+    public var error: String?
+
+    public init(id: String, state: String, reason: String, startedAt: String, endedAt: String?, trainCount: Int, validationCount: Int,
+                bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?, active: Bool, promotionNote: String?, error: String?) {
+        (self.id, self.state, self.reason, self.startedAt, self.endedAt) = (id, state, reason, startedAt, endedAt)
+        (self.trainCount, self.validationCount, self.bestEpoch) = (trainCount, validationCount, bestEpoch)
+        (self.valLoss, self.valAcc, self.valAUC, self.active, self.promotionNote, self.error) = (valLoss, valAcc, valAUC, active, promotionNote, error)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, reason, active, error
+        case startedAt = "started_at", endedAt = "ended_at", trainCount = "train_count", validationCount = "validation_count"
+        case bestEpoch = "best_epoch", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", promotionNote = "promotion_note"
+    }
+}
+
+public struct EpochInfo: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var loss: Double
+    public var acc: Double
+    public var valLoss: Double
+    public var valAcc: Double
+    public var valAUC: Double?
+    public var seconds: Double
+
+    public init(epoch: Int, loss: Double, acc: Double, valLoss: Double, valAcc: Double, valAUC: Double?, seconds: Double) {
+        (self.epoch, self.loss, self.acc, self.valLoss, self.valAcc, self.valAUC, self.seconds) = (epoch, loss, acc, valLoss, valAcc, valAUC, seconds)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, acc, seconds
+        case valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc"
+    }
+}
+
+public struct RunDetail: Codable, Sendable, Equatable {
+    public var run: RunSummary
+    public var folder: String
+    public var epochs: [EpochInfo]
+
+    public init(run: RunSummary, folder: String, epochs: [EpochInfo]) { (self.run, self.folder, self.epochs) = (run, folder, epochs) }
+}
+
+public struct PredictResult: Codable, Sendable, Equatable {
+    public var file: String
+    public var probabilityAbnormal: Double
+    public var probabilityNormal: Double
+    public var decision: String
+    public var sentences: [String]
+    public var runID: String
+
+    public init(file: String, probabilityAbnormal: Double, probabilityNormal: Double, decision: String, sentences: [String], runID: String) {
+        (self.file, self.probabilityAbnormal, self.probabilityNormal, self.decision, self.sentences, self.runID) =
+            (file, probabilityAbnormal, probabilityNormal, decision, sentences, runID)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case file, decision, sentences
+        case probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal", runID = "run_id"
+    }
+}
+
+/// The answer to commands that only change something (pause, resume, reload, promote, ...).
+public struct Acknowledgement: Codable, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}

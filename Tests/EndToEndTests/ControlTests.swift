@@ -1,0 +1,204 @@
+import CTDTestSupport
+import ControlProtocol
+import Foundation
+import Testing
+import UnixSocket
+
+/// `ctctl` against a real daemon: every command with `--json` parsed back, the human output,
+/// the errors a person sees, and a socket that survives bad, huge, silent and vanishing clients.
+@Suite(.serialized) struct ControlTests {
+    let folder = TemporaryFolder()
+    var state: String { folder.path + "/state" }
+    var socket: String { state + "/ctd.sock" }
+
+    static let settings = [
+        "--model-width", "48", "--model-height", "48", "--model-depth", "48", "--model-precision", "f32",
+        "--training-epochs", "2", "--retrain-min-new-labels", "1000", "--retrain-min-per-class", "3",
+        "--watch-settle", "200ms", "--control-idle-timeout", "1s",
+    ]
+
+    func ctctl(_ arguments: [String]) throws -> Tools.Result {
+        try Tools.run("ctctl", arguments + ["--socket", socket])
+    }
+
+    func json<T: Decodable>(_ type: T.Type, _ arguments: [String]) throws -> T {
+        let result = try ctctl(arguments + ["--json"])
+        #expect(result.status == 0, "ctctl \(arguments): \(result.stderr)")
+        let last = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        return try JSONDecoder().decode(T.self, from: Data(last.utf8))
+    }
+
+    func drop(_ bytes: [UInt8], as relative: String) throws {
+        let target = state + "/inbox/" + relative
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let staging = folder.write(bytes, to: UUID().uuidString)
+        #expect(rename(staging, target) == 0)
+    }
+
+    /// A raw connection, for what ctctl would never send.
+    func raw(_ bytes: [UInt8]) throws -> (UnixSocket, [String]) {
+        let connection = try UnixSocket.connect(to: socket)
+        try connection.send(bytes)
+        var lines: [String] = []
+        var buffer = LineBuffer(limit: 1 << 20)
+        while lines.isEmpty, connection.wait(for: Int16(POLLIN), timeout: 5) {
+            let received = try connection.receive().bytes
+            if received.isEmpty { break }
+            lines += try buffer.append(received).map { String(decoding: $0, as: UTF8.self) }
+        }
+        return (connection, lines)
+    }
+
+    @Test func everyCommandAndItsErrors() throws {
+        // No daemon yet: a sentence and a hint, exit 69.
+        let absent = try ctctl(["status"])
+        #expect(absent.status == 69)
+        #expect(absent.stderr.contains("ctd is not running") && absent.stderr.contains("hint: start it"), "\(absent.stderr)")
+
+        let daemon = DaemonProcess(stateDirectory: state, settings: Self.settings)
+        try daemon.start()
+        defer { daemon.stop() }
+        #expect(DaemonProcess.wait(30) { FileManager.default.fileExists(atPath: socket) }, "\(daemon.log)")
+
+        var status = try json(StatusInfo.self, ["status"])
+        #expect(status.activeModel == nil && status.training == nil && !status.paused)
+        #expect(status.stateDirectory == state)
+        let human = try ctctl(["status"])
+        #expect(human.stdout.contains("active model  none yet"), "\(human.stdout)")
+
+        // Nothing to train on yet.
+        let early = try ctctl(["retrain"])
+        #expect(early.status == 1 && early.stderr.contains("cannot train now"), "\(early.stderr)")
+
+        for index in 0..<8 {
+            try drop(SmallScans.niftiBytes(index: index, abnormal: false), as: "CT-0/n\(index).nii.gz")
+            try drop(SmallScans.niftiBytes(index: index, abnormal: true), as: "CT-23/a\(index).nii.gz")
+        }
+        #expect(DaemonProcess.wait(60) { ((try? json([ScanSummary].self, ["scans", "--limit", "50"]))?.count ?? 0) == 16 }, "\(daemon.log)")
+        let normal = try json([ScanSummary].self, ["scans", "--label", "normal"])
+        #expect(normal.count == 8 && normal.allSatisfy { $0.label == "normal" && $0.state == "cached" })
+        #expect(try ctctl(["scans", "--label", "sideways"]).stderr.contains("label must be normal, abnormal or none"))
+
+        // retrain --wait: progress lines, then the finished run.
+        let retrain = try ctctl(["retrain", "--wait", "--json"])
+        #expect(retrain.status == 0, "\(retrain.stderr)\n\(daemon.log)")
+        let lines = retrain.stdout.split(separator: "\n").map(String.init)
+        let progress = lines.dropLast().compactMap { try? JSONDecoder().decode(TrainingInfo.self, from: Data($0.utf8)) }
+        #expect(!progress.isEmpty && progress.allSatisfy { $0.epochs == 2 })
+        let run = try JSONDecoder().decode(RunSummary.self, from: Data(lines.last!.utf8))
+        #expect(run.state == "finished" && run.active, "\(run)")
+        #expect(progress.allSatisfy { $0.runID == run.id })
+
+        let runs = try json([RunSummary].self, ["runs"])
+        #expect(runs.map(\.id) == [run.id])
+        let detail = try json(RunDetail.self, ["run", run.id])
+        #expect(detail.epochs.map(\.epoch) == [1, 2])
+        #expect(try ctctl(["run", "run-nope"]).stderr.contains("no training run \"run-nope\""))
+        status = try json(StatusInfo.self, ["status"])
+        #expect(status.activeModel?.id == run.id)
+
+        // One scan by name, by hash prefix; an unknown one.
+        let byName = try json(ScanDetail.self, ["scan", "CT-23/a3.nii.gz"])
+        #expect(byName.scan.label == "abnormal" && byName.files.first?.outcome == "archived")
+        #expect(try json(ScanDetail.self, ["scan", String(byName.scan.hash.prefix(10))]).scan.id == byName.scan.id)
+        let unknown = try ctctl(["scan", "nothing-like-it.nii"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("no scan known as"), "\(unknown.stderr)")
+
+        // predict: a file outside the inbox, passed by descriptor.
+        let outside = folder.write(try SmallScans.niftiBytes(index: 70, abnormal: true), to: "outside.nii.gz")
+        let predicted = try json(PredictResult.self, ["predict", outside])
+        #expect(predicted.runID == run.id && predicted.probabilityAbnormal >= 0 && predicted.probabilityAbnormal <= 1)
+        let sentence = try ctctl(["predict", outside])
+        #expect(sentence.stdout.contains("percent confident that CT scan is abnormal"), "\(sentence.stdout)")
+        let garbage = folder.write(Array("garbage".utf8), to: "garbage.nii")
+        let bad = try ctctl(["predict", garbage])
+        #expect(bad.status == 1 && bad.stderr.contains("garbage.nii"), "\(bad.stderr)")
+        #expect(try ctctl(["predict", folder.path + "/missing.nii"]).stderr.contains("cannot open"))
+
+        // pause: a new file waits; resume: it is taken.
+        #expect(try json(Acknowledgement.self, ["pause"]).message.hasPrefix("paused"))
+        #expect(try json(StatusInfo.self, ["status"]).paused)
+        try drop(SmallScans.niftiBytes(index: 80, abnormal: false), as: "CT-0/late.nii.gz")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(FileManager.default.fileExists(atPath: state + "/inbox/CT-0/late.nii.gz"))
+        _ = try json(Acknowledgement.self, ["resume"])
+        #expect(DaemonProcess.wait(20) { !FileManager.default.fileExists(atPath: state + "/inbox/CT-0/late.nii.gz") })
+
+        // cancel with nothing running; rollback with nothing earlier; promote; reload.
+        #expect(try ctctl(["cancel"]).stderr.contains("no training run is in progress"))
+        #expect(try ctctl(["rollback"]).stderr.contains("no earlier active model"))
+        #expect(try json(Acknowledgement.self, ["promote", run.id]).message.contains("is now the active model"))
+        #expect(try ctctl(["promote", "run-nope"]).status == 1)
+        #expect(try json(Acknowledgement.self, ["reload"]).message.contains("reloaded"))
+        #expect(daemon.log.contains("control: promote \(run.id) requested by root"), "\(daemon.log)")
+
+        // metrics in the Prometheus text format.
+        let metrics = try ctctl(["metrics"])
+        #expect(metrics.stdout.contains("# TYPE ctd_files_total counter"))
+        #expect(metrics.stdout.contains("ctd_files_total{outcome=\"archived\"} 17"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("ctd_training_epochs_total 2"))
+        #expect(metrics.stdout.contains("ctd_control_requests_total{command=\"status\"}"))
+    }
+
+    @Test func theSocketSurvivesBadHugeSilentAndVanishingClients() throws {
+        let daemon = DaemonProcess(stateDirectory: state, settings: Self.settings)
+        try daemon.start()
+        defer { daemon.stop() }
+        #expect(DaemonProcess.wait(30) { FileManager.default.fileExists(atPath: socket) }, "\(daemon.log)")
+
+        // Malformed JSON, then a good request on the same connection.
+        let (connection, first) = try raw(Array("{not json\n".utf8))
+        #expect(first.first?.contains("bad_request") == true, "\(first)")
+        try connection.send(ControlCoding.line(Request(id: "2", command: .status)))
+        var buffer = LineBuffer(limit: 1 << 20)
+        var answered: [[UInt8]] = []
+        while answered.isEmpty, connection.wait(for: Int16(POLLIN), timeout: 5) { answered += try buffer.append(connection.receive().bytes) }
+        let response = try JSONDecoder().decode(Response.self, from: Data(answered[0]))
+        #expect(response.id == "2" && response.error == nil)
+
+        // Unknown command, unsupported version.
+        #expect(try raw(Array(#"{"v":1,"id":"u","command":"launch"}"#.utf8) + [0x0a]).1.first?.contains("unknown_command") == true)
+        #expect(try raw(Array(#"{"v":9,"id":"v","command":"status"}"#.utf8) + [0x0a]).1.first?.contains("unsupported_version") == true)
+
+        // Over the size limit, without a newline: refused and closed.
+        let (huge, refusal) = try raw([UInt8](repeating: 0x61, count: ControlProtocol.maxRequestBytes + 10))
+        #expect(refusal.first?.contains("too_large") == true, "\(refusal)")
+        #expect(huge.wait(for: Int16(POLLIN), timeout: 5))
+        #expect(try huge.receive().bytes.isEmpty)
+
+        // Connects and never writes: dropped after the idle timeout (1 s here).
+        let silent = try UnixSocket.connect(to: socket)
+        #expect(silent.wait(for: Int16(POLLIN), timeout: 10))
+        #expect(try silent.receive().bytes.isEmpty)
+
+        // Half a request, then gone (as a killed client): the daemon carries on.
+        do {
+            let vanishing = try UnixSocket.connect(to: socket)
+            try vanishing.send(Array(#"{"v":1,"id":"x","comm"#.utf8))
+        }
+        // A killed ctctl process in the middle of its request.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Tools.buildFolder + "/ctctl")
+        process.arguments = ["status", "--socket", socket]
+        try process.run()
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        // Many clients at once.
+        let failures = Counter()
+        let path = socket
+        DispatchQueue.concurrentPerform(iterations: 12) { _ in
+            for _ in 0..<5 where (try? Tools.run("ctctl", ["status", "--json", "--socket", path]))?.status != 0 { failures.add() }
+        }
+        #expect(failures.value == 0)
+        #expect(daemon.isRunning)
+        #expect(try ctctl(["status"]).status == 0)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
