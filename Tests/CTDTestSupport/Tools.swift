@@ -14,9 +14,10 @@ public enum Tools {
     }()
 
     /// Runs `tool` with `arguments` and waits for it to exit.
-    public static func run(_ tool: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+    /// With `absolute`, `tool` is a path to any program rather than one of ours.
+    public static func run(_ tool: String, _ arguments: [String], environment: [String: String]? = nil, absolute: Bool = false) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: buildFolder + "/" + tool)
+        process.executableURL = URL(fileURLWithPath: absolute ? tool : buildFolder + "/" + tool)
         process.arguments = arguments
         if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()

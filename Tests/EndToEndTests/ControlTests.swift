@@ -202,3 +202,41 @@ final class Counter: @unchecked Sendable {
     func add() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+/// Who may use the socket, checked with a real unprivileged user (needs root to switch to
+/// `nobody`; skipped otherwise).
+@Suite(.serialized) struct ControlAccessTests {
+    let folder = TemporaryFolder()
+    var state: String { folder.path + "/state" }
+
+    static let canSwitchUser = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")
+
+    func asNobody(_ arguments: [String]) throws -> Tools.Result {
+        try Tools.run("/usr/sbin/runuser", ["-u", "nobody", "--", Tools.buildFolder + "/ctctl"] + arguments, absolute: true)
+    }
+
+    @Test(.enabled(if: canSwitchUser)) func strangersAreKeptOutAndAReadGroupMayOnlyRead() throws {
+        chmod(folder.path, 0o755)
+        let daemon = DaemonProcess(stateDirectory: state, settings: ["--model-width", "48", "--model-height", "48", "--model-depth", "48"])
+        try daemon.start()
+        #expect(DaemonProcess.wait(30) { FileManager.default.fileExists(atPath: state + "/ctd.sock") }, "\(daemon.log)")
+        chmod(state, 0o755)
+        var info = stat()
+        #expect(stat(state + "/ctd.sock", &info) == 0 && info.st_mode & 0o777 == 0o660)
+        let denied = try asNobody(["status", "--socket", state + "/ctd.sock"])
+        #expect(denied.status == 77, "\(denied.stderr)")
+        #expect(denied.stderr.contains("permission denied") && denied.stderr.contains("usermod -aG"), "\(denied.stderr)")
+        daemon.stop()
+
+        // A read group: the socket is open to all, each command is checked.
+        let open = DaemonProcess(stateDirectory: state, settings: ["--model-width", "48", "--model-height", "48", "--model-depth", "48",
+                                                                   "--control-read-group", "nogroup"])
+        try open.start()
+        defer { open.stop() }
+        #expect(DaemonProcess.wait(30) { FileManager.default.fileExists(atPath: state + "/ctd.sock") }, "\(open.log)")
+        #expect(try asNobody(["status", "--socket", state + "/ctd.sock"]).status == 0)
+        let refused = try asNobody(["pause", "--socket", state + "/ctd.sock"])
+        #expect(refused.status == 77 && refused.stderr.contains("may not use pause"), "\(refused.stderr)")
+        #expect(open.log.contains("refused pause from nobody"), "\(open.log)")
+    }
+}
