@@ -128,6 +128,7 @@ public final class Daemon: @unchecked Sendable {
         // Clients waiting on a long command are told the daemon is stopping; then all threads end.
         server.stop()
         workers.wait()
+        flock(folderLock, LOCK_UN)
         log.info("stopped")
     }
 
@@ -174,6 +175,21 @@ public final class Daemon: @unchecked Sendable {
     public func requestRetrain() {
         state.withLock { retrainRequested = true }
         wakeAll()
+    }
+
+    /// When each worker last showed progress; the watchdog is fed only while all of them do.
+    private var heartbeats: [String: Double] = [:]
+    /// A worker silent for longer than this is stuck (the unit's WatchdogSec is 120 s).
+    static let stuckAfter = 90.0
+
+    func beat(_ worker: String) {
+        let now = Self.now()
+        state.withLock { heartbeats[worker] = now }
+    }
+
+    /// Workers that have shown no progress for `stuckAfter` seconds.
+    func stuckWorkers(now: Double) -> [String] {
+        state.withLock { heartbeats.filter { now - $0.value > Self.stuckAfter }.map(\.key).sorted() }
     }
 
     /// Counts wake-ups, so a worker that looked for work and found none sleeps only if nothing
@@ -292,7 +308,13 @@ public final class Daemon: @unchecked Sendable {
                 lastRescan = now
             }
             if let watchdog, now - lastPing >= watchdog {
-                notifier.watchdog()
+                // Fed only while every worker shows progress: a stuck one gets the daemon restarted.
+                let stuck = stuckWorkers(now: now)
+                if stuck.isEmpty {
+                    notifier.watchdog()
+                } else {
+                    log.critical("no progress for \(Int(Self.stuckAfter)) s in \(stuck.joined(separator: ", ")): not feeding the watchdog, so systemd restarts ctd")
+                }
                 lastPing = now
             }
             if now - lastStatus >= 5 {
@@ -315,6 +337,7 @@ public final class Daemon: @unchecked Sendable {
         while !isStopping {
             let config = self.config
             let seen = wakeupCount
+            beat(Thread.current.name ?? "ingest")
             do {
                 if let job = try catalog.claimNext(.ingest, now: Self.now()) {
                     ingest(job, config: config)
@@ -401,6 +424,7 @@ public final class Daemon: @unchecked Sendable {
     private func predictLoop() {
         while !isStopping {
             let seen = wakeupCount
+            beat("predict")
             guard let model = state.withLock({ active }) else { _ = pause(1, since: seen); continue }
             do {
                 guard let job = try catalog.claimNext(.predict, now: Self.now()) else { _ = pause(1, since: seen); continue }
@@ -507,6 +531,7 @@ public final class Daemon: @unchecked Sendable {
         ProcessPriority.lowerThisThread(by: config.trainingNice)
         while !isStopping {
             let seen = wakeupCount
+            beat("train")
             do {
                 if let job = try catalog.claimNext(.train, now: Self.now()) {
                     try train(job)

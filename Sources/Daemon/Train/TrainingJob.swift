@@ -52,7 +52,7 @@ struct TrainingJob {
         let validation = prepared.filter(\.isValidation).count
         try catalog.startRun(id: runID, folder: folder.path, reason: daemon.trainingReason(runID), trainCount: prepared.count - validation,
                              validationCount: validation, now: Daemon.now())
-        let progress = CatalogProgress(catalog: catalog, runID: runID, log: daemon.log, tracker: daemon.tracker)
+        let progress = CatalogProgress(catalog: catalog, runID: runID, log: daemon.log, tracker: daemon.tracker) { [daemon] in daemon.beat("train") }
         daemon.tracker.started(runID: runID, epochs: config.training.epochs)
         defer { daemon.tracker.ended() }
         let report: RunReport
@@ -115,13 +115,21 @@ final class CatalogProgress: TrainingProgress {
     let runID: String
     let log: Logger
     let tracker: TrainingTracker
+    let heartbeat: () -> Void
 
-    init(catalog: Catalog, runID: String, log: Logger, tracker: TrainingTracker) {
-        (self.catalog, self.runID, self.log, self.tracker) = (catalog, runID, log, tracker)
+    init(catalog: Catalog, runID: String, log: Logger, tracker: TrainingTracker, heartbeat: @escaping () -> Void) {
+        (self.catalog, self.runID, self.log, self.tracker, self.heartbeat) = (catalog, runID, log, tracker, heartbeat)
     }
 
-    func epochStarted(epoch: Int, of epochs: Int, steps: Int) { tracker.epochStarted(epoch: epoch, epochs: epochs, steps: steps) }
-    func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) { tracker.stepFinished(step: step) }
+    func epochStarted(epoch: Int, of epochs: Int, steps: Int) {
+        heartbeat()
+        tracker.epochStarted(epoch: epoch, epochs: epochs, steps: steps)
+    }
+
+    func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) {
+        heartbeat()
+        tracker.stepFinished(step: step)
+    }
 
     func epochFinished(_ r: EpochRecord, of epochs: Int, savedBest: Bool) {
         tracker.epochFinished(seconds: r.seconds, validationAccuracy: r.validationAccuracy)

@@ -1,0 +1,79 @@
+import CTDTestSupport
+import Catalog
+@testable import Daemon
+import Foundation
+import Logging
+import Preprocess
+import Testing
+
+/// The daemon in this process: the cache follows the preprocessing parameters, a second daemon
+/// cannot share a state folder, and a silent worker is reported as stuck.
+@Suite(.serialized) struct DaemonLifecycleTests {
+    let folder = TemporaryFolder()
+
+    func config(size: Int) -> DaemonConfig {
+        var config = DaemonConfig()
+        config.stateDirectory = folder.path + "/state"
+        config.training.width = size
+        config.training.height = size
+        config.training.depth = size
+        config.settleSeconds = 0.1
+        config.retrain.minNewLabels = 1000
+        return config
+    }
+
+    static let logger = Logger(label: "test") { SystemdLogHandler(label: $0, level: .error) }
+
+    /// Runs a daemon until `done` holds (or 60 s), then stops it.
+    func run(_ config: DaemonConfig, until done: (Daemon) -> Bool) throws {
+        let daemon = try Daemon(config: config, logger: Self.logger)
+        let thread = Thread { try? daemon.run() }
+        thread.start()
+        let finished = DaemonProcess.wait(60) { done(daemon) }
+        daemon.stop()
+        while !thread.isFinished { usleep(10_000) }
+        #expect(finished)
+    }
+
+    @Test func changingThePreprocessingRebuildsTheCacheFromTheArchive() throws {
+        let small = config(size: 48)
+        try FileManager.default.createDirectory(atPath: small.folders.inbox + "/CT-0", withIntermediateDirectories: true)
+        for index in 0..<3 {
+            FileManager.default.createFile(atPath: small.folders.inbox + "/CT-0/s\(index).nii.gz",
+                                           contents: Data(try SmallScans.niftiBytes(index: index, abnormal: false)))
+        }
+        try run(small) { (try? $0.catalog.labelledScans(key: small.training.preprocessing.key).count) == 3 }
+        let oldTensors = try FileManager.default.contentsOfDirectory(atPath: small.folders.cache)
+        #expect(oldTensors.count == 3 && oldTensors.allSatisfy { $0.contains(small.training.preprocessing.key) })
+
+        let larger = config(size: 56)
+        let key = larger.training.preprocessing.key
+        try run(larger) { (try? $0.catalog.labelledScans(key: key).count) == 3 }
+        let catalog = try Catalog(path: larger.folders.catalog)
+        #expect(try catalog.scansMissingCache(key: key).isEmpty)
+        let tensors = try FileManager.default.contentsOfDirectory(atPath: larger.folders.cache)
+        #expect(tensors.count == 3 && tensors.allSatisfy { $0.contains(key) }, "\(tensors)")
+        let data = try #require(FileManager.default.contents(atPath: larger.folders.cache + "/" + tensors[0]))
+        let grid = try NumPyFile.decode(Array(data)).grid
+        #expect((grid.nx, grid.ny, grid.nz) == (56, 56, 56))
+    }
+
+    @Test func aSecondDaemonCannotShareTheStateFolder() throws {
+        let first = try Daemon(config: config(size: 48), logger: Self.logger)
+        do {
+            _ = try Daemon(config: config(size: 48), logger: Self.logger)
+            Issue.record("a second daemon opened the same state folder")
+        } catch {
+            #expect("\(error)".contains("another ctd is using this state folder"))
+        }
+        _ = first
+    }
+
+    @Test func aWorkerWithoutProgressIsReportedStuck() throws {
+        let daemon = try Daemon(config: config(size: 48), logger: Self.logger)
+        daemon.beat("ingest-0")
+        let now = Date().timeIntervalSince1970
+        #expect(daemon.stuckWorkers(now: now + 1).isEmpty)
+        #expect(daemon.stuckWorkers(now: now + Daemon.stuckAfter + 1) == ["ingest-0"])
+    }
+}
