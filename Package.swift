@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "CTDTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlProtocol"]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]
 )

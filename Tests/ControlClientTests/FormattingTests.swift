@@ -1,0 +1,31 @@
+import ControlClient
+import ControlProtocol
+import Testing
+
+@Suite struct FormattingTests {
+    @Test func statusSaysWhatAPersonNeeds() {
+        let run = RunSummary(id: "run-1", state: "finished", reason: "requested", startedAt: "t0", endedAt: "t1", trainCount: 10,
+                             validationCount: 4, bestEpoch: 3, valLoss: 0.25, valAcc: 0.9, valAUC: nil, active: true, promotionNote: nil, error: nil)
+        let training = TrainingInfo(runID: "run-2", epoch: 3, epochs: 10, step: 5, steps: 20, secondsPerEpoch: 30, etaSeconds: 222, lastValAcc: 0.75)
+        let text = Formatting.status(StatusInfo(version: "0.2.0", upSince: "t", configFile: "/etc/ctd/ctd.yaml", stateDirectory: "/var/lib/ctd",
+                                                watching: "watching /var/lib/ctd/inbox", paused: false,
+                                                queues: ["ingest": ["queued": 3, "done": 9]], scans: ["normal/cached": 5, "abnormal/rejected": 1],
+                                                activeModel: run, training: training))
+        #expect(text.contains("scans         normal 5, abnormal 0 (+1 rejected), unlabelled 0"))
+        #expect(text.contains("ingest: 3 queued; predict: empty"))
+        #expect(text.contains("active model  run-1, trained t1: val_acc 0.9000, val_loss 0.2500, val_auc -"))
+        #expect(text.contains("run-2: epoch 3/10, step 5/20, last val_acc 0.7500, at most 3 min 42 s to go"))
+    }
+
+    @Test func tablesAlignTheirColumns() {
+        let scans = [ScanSummary(id: 7, hash: String(repeating: "a", count: 64), name: "x.nii", label: "none", state: "rejected", size: 3,
+                                 arrivedAt: "t", error: "x.nii: not a NIfTI file")]
+        let text = Formatting.scans(scans)
+        let lines = text.split(separator: "\n")
+        #expect(lines[0].hasPrefix("ID  LABEL  STATE"))
+        #expect(lines[1].hasPrefix("7   none   rejected  aaaaaaaaaaaa"))
+        #expect(lines.last == "  7: x.nii: not a NIfTI file")
+        #expect(Formatting.scans([]) == "no scans")
+        #expect(Formatting.duration(3725) == "1 h 2 min")
+    }
+}
