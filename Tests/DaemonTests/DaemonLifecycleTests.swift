@@ -58,6 +58,29 @@ import Testing
         #expect((grid.nx, grid.ny, grid.nz) == (56, 56, 56))
     }
 
+    @Test func aThousandFilesAtOnceAreAllAccountedFor() throws {
+        let config = config(size: 48)
+        try FileManager.default.createDirectory(atPath: config.folders.inbox + "/flood", withIntermediateDirectories: true)
+        let daemon = try Daemon(config: config, logger: Self.logger)
+        let thread = Thread { try? daemon.run() }
+        thread.start()
+        defer {
+            daemon.stop()
+            while !thread.isFinished { usleep(10_000) }
+        }
+        #expect(DaemonProcess.wait(10) { FileManager.default.fileExists(atPath: config.socketPath()) })
+        // Unreadable on purpose (each a few bytes, different content): cheap to judge, so the test
+        // measures the watching and bookkeeping, not preprocessing.
+        for index in 0..<1000 {
+            FileManager.default.createFile(atPath: config.folders.inbox + "/flood/f\(index).nii", contents: Data("not a scan \(index)".utf8))
+        }
+        #expect(DaemonProcess.wait(120) { (try? daemon.catalog.files().count) == 1000 }, "\((try? daemon.catalog.files().count) ?? 0) of 1000")
+        let files = try daemon.catalog.files()
+        #expect(Set(files.map(\.inboxPath)).count == 1000 && files.allSatisfy { $0.outcome == .rejected && $0.moved })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: config.folders.inbox + "/flood").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: config.folders.rejected + "/flood").count == 2000)  // file + .error.txt
+    }
+
     @Test func aSecondDaemonCannotShareTheStateFolder() throws {
         let first = try Daemon(config: config(size: 48), logger: Self.logger)
         do {
