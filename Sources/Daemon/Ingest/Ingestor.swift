@@ -58,7 +58,7 @@ public struct Ingestor: Sendable {
             volume = try reader.read(path: source)
         } catch {
             if access(source, F_OK) != 0 { return .gone }
-            return try reject(relative, name: name, hash: hash, size: Int64(info.st_size), label: label, reason: error.description, now: now)
+            return try reject(relative, name: name, hash: hash, size: Int64(info.st_size), label: label, reason: "\(error.reason)", now: now)
         }
         let grid = Preprocessor(parameters).run(volume)
         let tensor = NumPyFile.encode(grid)
