@@ -58,17 +58,36 @@ import Testing
         #expect((grid.nx, grid.ny, grid.nz) == (56, 56, 56))
     }
 
+    static let queueLimit = "/proc/sys/fs/inotify/max_queued_events"
+    static let canShrinkQueue = getuid() == 0 && FileManager.default.isWritableFile(atPath: queueLimit)
+
     @Test func aThousandFilesAtOnceAreAllAccountedFor() throws {
+        try flood(shrinkingTheQueue: false)
+    }
+
+    /// With a 64-event inotify queue, a thousand files overflow it: the rescan must find them all.
+    @Test(.enabled(if: canShrinkQueue)) func anOverflowedQueueIsFollowedByARescanThatMissesNothing() throws {
+        let daemon = try flood(shrinkingTheQueue: true)
+        #expect(daemon.overflowCount >= 1)
+    }
+
+    @discardableResult
+    func flood(shrinkingTheQueue: Bool) throws -> Daemon {
         let config = config(size: 48)
         try FileManager.default.createDirectory(atPath: config.folders.inbox + "/flood", withIntermediateDirectories: true)
         let daemon = try Daemon(config: config, logger: Self.logger)
+        // The queue size is read when an inotify instance is created: shrink it for the daemon's only.
+        let original = try String(contentsOfFile: Self.queueLimit, encoding: .utf8)
+        if shrinkingTheQueue { try "64\n".write(toFile: Self.queueLimit, atomically: false, encoding: .utf8) }
         let thread = Thread { try? daemon.run() }
         thread.start()
         defer {
             daemon.stop()
             while !thread.isFinished { usleep(10_000) }
         }
-        #expect(DaemonProcess.wait(10) { FileManager.default.fileExists(atPath: config.socketPath()) })
+        let watching = DaemonProcess.wait(10) { daemon.isWatching }
+        if shrinkingTheQueue { try original.write(toFile: Self.queueLimit, atomically: false, encoding: .utf8) }
+        #expect(watching)
         // Unreadable on purpose (each a few bytes, different content): cheap to judge, so the test
         // measures the watching and bookkeeping, not preprocessing.
         for index in 0..<1000 {
@@ -79,6 +98,7 @@ import Testing
         #expect(Set(files.map(\.inboxPath)).count == 1000 && files.allSatisfy { $0.outcome == .rejected && $0.moved })
         #expect(try FileManager.default.contentsOfDirectory(atPath: config.folders.inbox + "/flood").isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: config.folders.rejected + "/flood").count == 2000)  // file + .error.txt
+        return daemon
     }
 
     @Test func aSecondDaemonCannotShareTheStateFolder() throws {

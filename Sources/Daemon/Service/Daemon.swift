@@ -38,6 +38,8 @@ public final class Daemon: @unchecked Sendable {
     private var training: CancellationFlag?
     private var paused = false
     private var rescanRequested = false
+    private var watching = false
+    private var overflows = 0
     private var active: (runID: String, predictor: Predictor)?
     public let startedAt = Date()
 
@@ -274,6 +276,7 @@ public final class Daemon: @unchecked Sendable {
                 case .gone(let relative):
                     settling.forget(relative)
                 case .overflow:
+                    state.withLock { overflows += 1 }
                     log.warning("the inotify queue overflowed: rescanning the inbox")
                     try observe(watcher.watchTree())
                 }
@@ -281,6 +284,7 @@ public final class Daemon: @unchecked Sendable {
         }
         try observe(watcher.watchTree())
         log.info("watching \(folders.inbox) (\(watcher.watchedFolders) folders)")
+        state.withLock { watching = true }
         notifier.ready(status: statusLine())
         var lastRescan = Self.now(), lastPing = 0.0, lastStatus = 0.0
         let watchdog = notifier.watchdogInterval
@@ -523,6 +527,10 @@ public final class Daemon: @unchecked Sendable {
     }
 
     public var activeRunID: String? { state.withLock { active?.runID } }
+    /// True once the inbox is watched.
+    public var isWatching: Bool { state.withLock { watching } }
+    /// How often the inotify queue overflowed (each time followed by a full rescan).
+    public var overflowCount: Int { state.withLock { overflows } }
     public var isTraining: Bool { state.withLock { training != nil } }
 
     // MARK: Training
