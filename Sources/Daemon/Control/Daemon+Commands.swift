@@ -216,8 +216,15 @@ extension Daemon {
             return
         }
         var last: TrainingInfo?
+        var endedAt: Date?
         while true {
+            // Ended, and if promoted, already serving (a `predict` right after gets the new model;
+            // a model that fails to load is in the log, and the answer comes 30 s later anyway).
             if let run = try catalog.run(id: runID), run.state != "running", tracker.info?.runID != runID {
+                endedAt = endedAt ?? Date()
+            }
+            if let endedAt, let run = try catalog.run(id: runID),
+               !run.promoted || activeRunID == runID || Date().timeIntervalSince(endedAt) > 30 {
                 try send(Response(id: request.id, result: try .encoding(summary(run))))
                 return
             }
