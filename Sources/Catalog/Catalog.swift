@@ -55,23 +55,27 @@ public final class Catalog: Sendable {
     /// Takes the oldest queued job of a kind and marks it running (one more attempt).
     public func claimNext(_ kind: JobRecord.Kind, now: Double) throws -> JobRecord? {
         try database.write { db in
-            guard let job = try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE kind = ? AND state = 'queued' ORDER BY id LIMIT 1",
-                                                   arguments: [kind.rawValue]) else { return nil }
-            try db.execute(sql: "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                           arguments: [now, job.id])
-            return try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [job.id])
+            try Self.start(JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE kind = ? AND state = 'queued' ORDER BY id LIMIT 1",
+                                              arguments: [kind.rawValue]), now: now, db)
         }
     }
 
     /// Takes one particular queued job (by subject) and marks it running.
     public func claim(_ kind: JobRecord.Kind, subject: String, now: Double) throws -> JobRecord? {
         try database.write { db in
-            guard let job = try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE kind = ? AND subject = ? AND state = 'queued'",
-                                                   arguments: [kind.rawValue, subject]) else { return nil }
-            try db.execute(sql: "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                           arguments: [now, job.id])
-            return try JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [job.id])
+            try Self.start(JobRecord.fetchOne(db, sql: "SELECT * FROM job WHERE kind = ? AND subject = ? AND state = 'queued'",
+                                              arguments: [kind.rawValue, subject]), now: now, db)
         }
+    }
+
+    /// Marks a queued job running, counting one more attempt.
+    private static func start(_ job: JobRecord?, now: Double, _ db: Database) throws -> JobRecord? {
+        guard var job else { return nil }
+        try db.execute(sql: "UPDATE job SET state = 'running', attempts = attempts + 1, updated_at = ? WHERE id = ?", arguments: [now, job.id])
+        job.state = .running
+        job.attempts += 1
+        job.updatedAt = now
+        return job
     }
 
     public func complete(jobID: Int64, now: Double) throws {
@@ -188,11 +192,7 @@ public final class Catalog: Sendable {
                                      item.label == nil ? nil : now, now, now])
                 scanID = db.lastInsertedRowID
             }
-            try db.execute(sql: """
-                INSERT INTO cache_entry (scan_id, parameters_key, path, checksum, created_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (scan_id, parameters_key) DO UPDATE SET path = excluded.path, checksum = excluded.checksum,
-                    created_at = excluded.created_at
-                """, arguments: [scanID, item.cache.key, item.cache.path, item.cache.checksum, now])
+            try Self.upsertCacheEntry(scanID: scanID, key: item.cache.key, path: item.cache.path, checksum: item.cache.checksum, now: now, db)
             try db.execute(sql: """
                 INSERT INTO file (inbox_path, size, hash, scan_id, label, outcome, destination, duplicate, arrived_at)
                 VALUES (?, ?, ?, ?, ?, 'archived', ?, ?, ?)
@@ -340,13 +340,15 @@ public final class Catalog: Sendable {
     }
 
     public func setCacheEntry(scanID: Int64, key: String, path: String, checksum: String, now: Double) throws {
-        try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO cache_entry (scan_id, parameters_key, path, checksum, created_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (scan_id, parameters_key) DO UPDATE SET path = excluded.path, checksum = excluded.checksum,
-                    created_at = excluded.created_at
-                """, arguments: [scanID, key, path, checksum, now])
-        }
+        try database.write { db in try Self.upsertCacheEntry(scanID: scanID, key: key, path: path, checksum: checksum, now: now, db) }
+    }
+
+    private static func upsertCacheEntry(scanID: Int64, key: String, path: String, checksum: String, now: Double, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO cache_entry (scan_id, parameters_key, path, checksum, created_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (scan_id, parameters_key) DO UPDATE SET path = excluded.path, checksum = excluded.checksum,
+                created_at = excluded.created_at
+            """, arguments: [scanID, key, path, checksum, now])
     }
 
     public func removeCacheEntries(otherThan key: String) throws -> [CacheEntryRecord] {

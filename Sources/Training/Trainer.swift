@@ -241,7 +241,7 @@ public final class Trainer {
         report.updatedAt = ISO8601DateFormatter().string(from: Date())
     }
 
-    static func newRunID() -> String {
+    public static func newRunID() -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         formatter.timeZone = TimeZone(identifier: "UTC")

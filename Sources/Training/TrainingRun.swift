@@ -26,17 +26,12 @@ public enum TrainingRun {
     }
 }
 
-/// Lowers this process's CPU priority (nice), so training yields to interactive work.
+/// Lowers the CPU priority (nice) of the calling thread, so training yields to interactive work. On
+/// Linux the nice value is per thread and `who = 0` means the calling thread; threads it starts
+/// afterwards (oneDNN's OpenMP team among them) inherit it. Called first thing by `ctd train`, it
+/// covers the whole process.
 public enum ProcessPriority {
     public static func lower(by increment: Int32) {
-        let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
-        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(19, current + increment))
-    }
-
-    /// Lowers the calling thread's priority only: on Linux the nice value is per thread and
-    /// `who = 0` means the calling thread; threads it starts afterwards (oneDNN's OpenMP team
-    /// among them) inherit it.
-    public static func lowerThisThread(by increment: Int32) {
         let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(19, current + increment))
     }

@@ -32,7 +32,9 @@ extension Daemon {
             case .status: reply(.success(try .encoding(status())))
             case .scans: reply(.success(try .encoding(scans(request))))
             case .scan: reply(.success(try .encoding(scanDetail(request))))
-            case .runs: reply(.success(try .encoding(try catalog.runs(limit: request.limit ?? 1000).map(summary))))
+            case .runs:
+                let activeID = try catalog.activeRun()?.id
+                reply(.success(try .encoding(try catalog.runs(limit: request.limit ?? 1000).map { summary($0, activeID: activeID) })))
             case .run: reply(.success(try .encoding(runDetail(request))))
             case .metrics: reply(.success(.string(try metricsText())))
             case .predict: reply(.success(try .encoding(predict(request, descriptor: descriptor))))
@@ -84,12 +86,11 @@ extension Daemon {
         return StatusInfo(
             version: DaemonVersion.string, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
             stateDirectory: folders.root, watching: isPaused ? "paused" : "watching \(folders.inbox)", paused: isPaused,
-            queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: try active.map(summary), training: tracker.info)
+            queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info)
     }
 
-    func summary(_ run: RunRecord) throws -> RunSummary {
-        let activeID = try catalog.activeRun()?.id
-        return RunSummary(id: run.id, state: run.state, reason: run.reason, startedAt: PredictionReport.timestamp(run.startedAt),
+    func summary(_ run: RunRecord, activeID: String?) -> RunSummary {
+        RunSummary(id: run.id, state: run.state, reason: run.reason, startedAt: PredictionReport.timestamp(run.startedAt),
                    endedAt: run.endedAt.map(PredictionReport.timestamp), trainCount: run.trainCount, validationCount: run.validationCount,
                    bestEpoch: run.bestEpoch, valLoss: run.valLoss, valAcc: run.valAcc, valAUC: run.valAUC,
                    active: run.id == activeID, promotionNote: run.promotionNote, error: run.error)
@@ -133,7 +134,7 @@ extension Daemon {
         let epochs = try catalog.epochs(runID: id).map {
             EpochInfo(epoch: $0.epoch, loss: $0.loss, acc: $0.acc, valLoss: $0.valLoss, valAcc: $0.valAcc, valAUC: $0.valAUC, seconds: $0.seconds)
         }
-        return RunDetail(run: try summary(run), folder: run.folder, epochs: epochs)
+        return RunDetail(run: summary(run, activeID: try catalog.activeRun()?.id), folder: run.folder, epochs: epochs)
     }
 
     private func metricsText() throws -> String {
@@ -225,7 +226,7 @@ extension Daemon {
             }
             if let endedAt, let run = try catalog.run(id: runID),
                !run.promoted || activeRunID == runID || Date().timeIntervalSince(endedAt) > 30 {
-                try send(Response(id: request.id, result: try .encoding(summary(run))))
+                try send(Response(id: request.id, result: try .encoding(summary(run, activeID: try catalog.activeRun()?.id))))
                 return
             }
             if isStopping {

@@ -8,7 +8,6 @@ final class Metrics: @unchecked Sendable {
     static let latencyBuckets: [Double] = [0.25, 0.5, 1, 2, 5, 10, 30, 60]
     private var latencyCounts = [Int](repeating: 0, count: latencyBuckets.count + 1)
     private var latencySum = 0.0
-    private var trainingSeconds = 0.0
     private var requests: [String: Int] = [:]
 
     func observeReport(latency seconds: Double) {
@@ -19,17 +18,15 @@ final class Metrics: @unchecked Sendable {
         }
     }
 
-    func addTraining(seconds: Double) { lock.withLock { trainingSeconds += seconds } }
     func countRequest(_ command: String) { lock.withLock { requests[command, default: 0] += 1 } }
 
     struct Snapshot {
         var latencyCounts: [Int]
         var latencySum: Double
-        var trainingSeconds: Double
         var requests: [String: Int]
     }
 
-    var snapshot: Snapshot { lock.withLock { Snapshot(latencyCounts: latencyCounts, latencySum: latencySum, trainingSeconds: trainingSeconds, requests: requests) } }
+    var snapshot: Snapshot { lock.withLock { Snapshot(latencyCounts: latencyCounts, latencySum: latencySum, requests: requests) } }
 }
 
 /// The Prometheus text exposition format (version 0.0.4): HELP, TYPE, then samples.

@@ -60,15 +60,12 @@ public struct Ingestor: Sendable {
             if access(source, F_OK) != 0 { return .gone }
             return try reject(relative, name: name, hash: hash, size: Int64(info.st_size), label: label, reason: "\(error.reason)", now: now)
         }
-        let grid = Preprocessor(parameters).run(volume)
-        let tensor = NumPyFile.encode(grid)
-        let cachePath = "\(folders.cache)/\(hash)-\(parameters.key).npy"
-        try AtomicFile.write(tensor, to: cachePath)
+        let tensor = try Self.writeCacheTensor(Preprocessor(parameters).run(volume), hash: hash, parameters: parameters, folders: folders)
         let facts = HeaderFacts(file: name, header: volume.header, compressed: Self.isGzip(source), problems: volume.warnings)
         let destination = try uniqueDestination(under: folders.archive, relative: relative, hash: hash)
         let item = Catalog.Ingested(inboxPath: relative, name: name, hash: hash, size: Int64(info.st_size), label: label,
                                     facts: facts.json(), orientation: facts.orientation,
-                                    cache: (parameters.key, cachePath, ContentHash.sha256(tensor)), destination: destination)
+                                    cache: (parameters.key, tensor.path, tensor.checksum), destination: destination)
         let recorded = try catalog.recordIngest(item, now: now)
         try Self.move(recorded.file, folders: folders, catalog: catalog)
         return .archived(fileID: recorded.file.id, destination: destination, duplicate: recorded.duplicate, request: label == nil)
@@ -102,6 +99,16 @@ public struct Ingestor: Sendable {
             AtomicFile.syncDirectory(of: file.destination)
         }
         try catalog.markMoved(fileID: file.id)
+    }
+
+    /// Writes a scan's preprocessed tensor into the cache (atomically), named by content hash and
+    /// preprocessing parameters; returns where, and the checksum the catalog keeps.
+    public static func writeCacheTensor(_ grid: VoxelGrid, hash: String, parameters: PreprocessParameters,
+                                        folders: StateFolders) throws -> (path: String, checksum: String) {
+        let bytes = NumPyFile.encode(grid)
+        let path = "\(folders.cache)/\(hash)-\(parameters.key).npy"
+        try AtomicFile.write(bytes, to: path)
+        return (path, ContentHash.sha256(bytes))
     }
 
     /// archive/CT-0/a.nii.gz, or archive/CT-0/a-1f3e5a7c.nii.gz when that name is taken.

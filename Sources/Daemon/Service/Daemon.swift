@@ -39,7 +39,6 @@ public final class Daemon: @unchecked Sendable {
     private var paused = false
     private var rescanRequested = false
     private var watching = false
-    private var overflows = 0
     private var active: (runID: String, predictor: Predictor)?
     public let startedAt = Date()
 
@@ -276,7 +275,6 @@ public final class Daemon: @unchecked Sendable {
                 case .gone(let relative):
                     settling.forget(relative)
                 case .overflow:
-                    state.withLock { overflows += 1 }
                     log.warning("the inotify queue overflowed: rescanning the inbox")
                     try observe(watcher.watchTree())
                 }
@@ -393,11 +391,7 @@ public final class Daemon: @unchecked Sendable {
         let parameters = config.training.preprocessing
         guard let (scan, original) = try catalog.scansMissingCache(key: parameters.key).first else { return false }
         do {
-            let grid = Preprocessor(parameters).run(try NIfTIReader(limits: config.limits).read(path: original))
-            let tensor = NumPyFile.encode(grid)
-            let path = "\(folders.cache)/\(scan.hash)-\(parameters.key).npy"
-            try AtomicFile.write(tensor, to: path)
-            try catalog.setCacheEntry(scanID: scan.id, key: parameters.key, path: path, checksum: ContentHash.sha256(tensor), now: Self.now())
+            _ = try rebuildCacheTensor(scan: scan, parameters: parameters, limits: config.limits, original: original)
         } catch {
             log.error("cannot rebuild the cache tensor of \(scan.name) from \(original): \(error)")
             throw error
@@ -506,11 +500,14 @@ public final class Daemon: @unchecked Sendable {
            let grid = try? NumPyFile.decode(Array(data)).grid {
             return grid
         }
+        return try rebuildCacheTensor(scan: scan, parameters: parameters, limits: limits, original: original)
+    }
+
+    /// Preprocesses the archived original again and records the new cache tensor.
+    private func rebuildCacheTensor(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
         let grid = Preprocessor(parameters).run(try NIfTIReader(limits: limits).read(path: original))
-        let tensor = NumPyFile.encode(grid)
-        let path = "\(folders.cache)/\(scan.hash)-\(parameters.key).npy"
-        try AtomicFile.write(tensor, to: path)
-        try catalog.setCacheEntry(scanID: scan.id, key: parameters.key, path: path, checksum: ContentHash.sha256(tensor), now: Self.now())
+        let tensor = try Ingestor.writeCacheTensor(grid, hash: scan.hash, parameters: parameters, folders: folders)
+        try catalog.setCacheEntry(scanID: scan.id, key: parameters.key, path: tensor.path, checksum: tensor.checksum, now: Self.now())
         return grid
     }
 
@@ -529,14 +526,12 @@ public final class Daemon: @unchecked Sendable {
     public var activeRunID: String? { state.withLock { active?.runID } }
     /// True once the inbox is watched.
     public var isWatching: Bool { state.withLock { watching } }
-    /// How often the inotify queue overflowed (each time followed by a full rescan).
-    public var overflowCount: Int { state.withLock { overflows } }
     public var isTraining: Bool { state.withLock { training != nil } }
 
     // MARK: Training
 
     private func trainLoop() {
-        ProcessPriority.lowerThisThread(by: config.trainingNice)
+        ProcessPriority.lower(by: config.trainingNice)
         while !isStopping {
             let seen = wakeupCount
             beat("train")
@@ -544,7 +539,7 @@ public final class Daemon: @unchecked Sendable {
                 if let job = try catalog.claimNext(.train, now: Self.now()) {
                     try train(job)
                 } else if let reason = try retrainDecision() {
-                    let runID = TrainingJob.newRunID()
+                    let runID = Trainer.newRunID()
                     state.withLock { trainingReasons[runID] = reason }
                     try catalog.enqueue(.train, subject: runID, now: Self.now())
                     log.notice("starting training run \(runID): \(reason)")
@@ -588,7 +583,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     func trainingReason(_ runID: String) -> String {
-        state.withLock { trainingReasons[runID] } ?? "resumed after a restart"
+        state.withLock { trainingReasons.removeValue(forKey: runID) } ?? "resumed after a restart"
     }
 
     private func train(_ job: JobRecord) throws {

@@ -14,19 +14,19 @@ public struct SystemdNotifier: Sendable {
         return Double(microseconds) / 2e6
     }
 
-    public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
-    public func status(_ text: String) { send("STATUS=\(text)") }
+    public func ready(status: String) { send("READY=1\nSTATUS=\(oneLine(status))") }
+    public func status(_ text: String) { send("STATUS=\(oneLine(text))") }
     public func reloading() {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         send("RELOADING=1\nMONOTONIC_USEC=\(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000)")
     }
-    public func reloaded(status: String) { send("READY=1\nSTATUS=\(status)") }
+    public func reloaded(status: String) { send("READY=1\nSTATUS=\(oneLine(status))") }
     public func stopping() { send("STOPPING=1\nSTATUS=stopping") }
     public func watchdog() { send("WATCHDOG=1") }
 
-    private func send(_ text: String) {
-        // One line of status: newlines would start a new assignment.
-        _ = sd_notify(0, text)
-    }
+    private func send(_ text: String) { _ = sd_notify(0, text) }
+
+    /// A newline inside STATUS would start a new assignment.
+    private func oneLine(_ text: String) -> String { text.replacingOccurrences(of: "\n", with: " ") }
 }

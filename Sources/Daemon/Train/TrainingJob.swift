@@ -24,13 +24,6 @@ struct TrainingJob {
     var runID: String { job.subject }
     var catalog: Catalog { daemon.catalog }
 
-    static func newRunID() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return "run-\(formatter.string(from: Date()))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
-    }
-
     func run() throws -> Outcome {
         let folder = RunFolder(path: daemon.folders.models + "/" + runID)
         let parameters = config.training.preprocessing
@@ -64,7 +57,6 @@ struct TrainingJob {
                                error: "\(error)", now: Daemon.now())
             return .failed("\(error)")
         }
-        daemon.metrics.addTraining(seconds: report.timings.trainingSeconds)
         if report.status == .running { return .suspended }
         try catalog.endRun(id: runID, state: report.status.rawValue, bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
                            valAcc: report.best?.validationAccuracy, valAUC: report.best?.validationAUC, error: nil, now: Daemon.now())
