@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "ctd", targets: ["ctd"]),
         .executable(name: "ctctl", targets: ["ctctl"]),
+        // For Fuzz/Package.swift, which builds the fuzzers with -sanitize=fuzzer.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,6 +66,9 @@ let package = Package(
         .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training", "Daemon", "Catalog",
                                                   "AtomicFile", .product(name: "Logging", package: "swift-log")]),
 
+        // MARK: Hostile input: the decoders fuzzed by Fuzz/ and replayed by FuzzTargetsTests
+        .target(name: "FuzzTargets", dependencies: ["NIfTI", "Model", "ControlProtocol"]),
+
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
             "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon",
@@ -90,6 +95,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlProtocol"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("Inputs")]),
         .testTarget(name: "CLITests", dependencies: ["CTDTestSupport", "NIfTI", "Preprocess"]),
     ]
 )

@@ -18,8 +18,10 @@ public struct Phantom: Sendable {
     public var hounsfield: [Int16]
     /// Whether ground-glass opacities were added (true exactly when `lesionCount > 0`).
     public let abnormal: Bool
-    /// Number of ground-glass opacities: 4–10 for abnormal scans (fewer only if the lungs leave no room), 0 for normal ones.
+    /// Number of ground-glass opacities: 0 for normal scans, as many as the involvement needs otherwise.
     public let lesionCount: Int
+    /// Share of the lung volume the opacities cover (estimated by sampling): 0.25–0.75 for abnormal scans.
+    public let involvement: Double
 }
 
 /// Makes synthetic chest CT phantoms deterministically: the same (seed, index, abnormal) always
@@ -27,8 +29,9 @@ public struct Phantom: Sendable {
 ///
 /// Each scan is 512×512 with 30–70 slices; anatomy (body habitus, fat, lung size and density,
 /// heart, vessels, skeleton), slice spacing, texture and scanner noise (σ 10–20 HU) vary per scan.
-/// Abnormal scans add 4–10 ground-glass opacities (-700…-300 HU, 25–90 mm, soft irregular borders), like MosMedData's CT-23 (25–75 % of the lungs involved)
-/// inside the lungs only, favouring peripheral, bilateral, lower-lobe sites.
+/// Abnormal scans add ground-glass opacities (-700…-300 HU, 40–110 mm, soft irregular borders) inside the
+/// lungs only, favouring peripheral, bilateral, lower-lobe sites, until they cover 25–75 % of the lung
+/// volume, like MosMedData's CT-23 (CT-2: 25–50 % involved; CT-3: 50–75 %).
 /// Cost (optimised build, one core): ≈ 0.1–0.2 s per scan (median ≈ 0.13 s, ≈ 3 ms per slice);
 /// the result holds ≤ 37 MB and drawing needs ≈ 4 MB more. `make` is safe to call concurrently.
 public struct PhantomGenerator: Sendable {
@@ -50,7 +53,7 @@ public struct PhantomGenerator: Sendable {
 
         let anatomy = Anatomy(rng: &rng, slices: slices)
         let vessels = anatomy.vesselTree(rng: &rng)
-        let lesions = abnormal ? anatomy.lesions(rng: &rng) : []
+        let (lesions, involvement) = abnormal ? anatomy.lesions(rng: &rng) : ([], 0)
         let renderer = Renderer(anatomy: anatomy, lesions: lesions, vessels: vessels,
                                 seed: SeededGenerator.mix64(key ^ 0xBB67_AE85_84CA_A73B), rng: &rng)
         defer { renderer.deallocate() }
@@ -65,6 +68,7 @@ public struct PhantomGenerator: Sendable {
         }
         return Phantom(nx: anatomy.n, ny: anatomy.n, nz: anatomy.nz,
                        spacing: (anatomy.pixel, anatomy.pixel, anatomy.sliceThickness),
-                       hounsfield: voxels, abnormal: abnormal, lesionCount: lesions.count)
+                       hounsfield: voxels, abnormal: abnormal, lesionCount: lesions.count,
+                       involvement: involvement)
     }
 }

@@ -77,22 +77,26 @@ extension Anatomy {
         return segments
     }
 
-    /// 4–10 lesions placed inside the lungs, favouring the lower lobes, the periphery and both sides.
-    func lesions(rng: inout SeededGenerator) -> [Lesion] {
-        // MosMedData's CT-23 holds CT-2 and CT-3 scans: 25–75 % of the lungs involved. Several
-        // large, mostly peripheral and bilateral opacities give that moderate-to-severe picture.
-        let count = rng.integer(4, 10)
+    /// Ground-glass opacities placed inside the lungs, favouring the lower lobes, the periphery and
+    /// both sides, added until they cover a drawn share of the lung volume: MosMedData's CT-23 holds
+    /// CT-2 (25–50 % of the lungs involved, about three scans in four) and CT-3 (50–75 %).
+    /// Returns the lesions and the share of the lung volume they cover.
+    func lesions(rng: inout SeededGenerator) -> (lesions: [Lesion], involvement: Double) {
+        let target = rng.chance(0.75) ? rng.uniform(0.25, 0.5) : rng.uniform(0.5, 0.75)
+        let lung = lungSamples(count: 3000, rng: &rng)
+        var covered = [Bool](repeating: false, count: lung.count)
+        var coveredWeight = 0.0
+        let totalWeight = lung.reduce(0) { $0 + $1.weight }
         let baseHU = rng.uniform(-570, -370)
         var result: [Lesion] = []
         var side = rng.chance(0.55) ? 0 : 1
         var attempt = 0
-        while result.count < count && attempt < count + 20 {
-            let i = attempt
+        while coveredWeight < target * totalWeight && result.count < 40 && attempt < 80 {
             attempt += 1
-            if i > 0 && rng.chance(0.6) { side = 1 - side }
+            if attempt > 1 && rng.chance(0.6) { side = 1 - side }
             let peripheral = rng.chance(0.75)
-            // About 25–90 mm across; the first is at least 40 mm so every abnormal scan has a clear one.
-            let diameter = result.isEmpty ? 40 + 50 * pow(rng.nextUnit(), 1.2) : 25 + 55 * pow(rng.nextUnit(), 1.2)
+            // 40–110 mm across: confluent patches rather than nodules.
+            let diameter = 40 + 70 * pow(rng.nextUnit(), 1.2)
             var best: (x: Double, y: Double, z: Double, score: Double)? = nil
             for _ in 0..<400 {
                 let u = 0.04 + 0.8 * pow(rng.nextUnit(), 1.5)
@@ -112,14 +116,46 @@ extension Anatomy {
             guard let c = best else { continue }
             let angle = rng.uniform(0, Double.pi)
             let radius = diameter / 2
-            result.append(Lesion(x: c.x, y: c.y, z: c.z,
-                                 a: radius * rng.uniform(0.9, 1.1), b: radius * rng.uniform(0.7, 1.0),
-                                 c: max(radius * rng.uniform(0.8, 1.3), 1.5 * sliceThickness),
-                                 cosA: cos(angle), sinA: sin(angle),
-                                 hu: min(max(baseHU + rng.uniform(-80, 80), -700), -300),
-                                 irregular: rng.uniform(0.08, 0.2)))
+            let lesion = Lesion(x: c.x, y: c.y, z: c.z,
+                                a: radius * rng.uniform(0.9, 1.1), b: radius * rng.uniform(0.7, 1.0),
+                                c: max(radius * rng.uniform(0.8, 1.3), 1.5 * sliceThickness),
+                                cosA: cos(angle), sinA: sin(angle),
+                                hu: min(max(baseHU + rng.uniform(-80, 80), -700), -300),
+                                irregular: rng.uniform(0.08, 0.2))
+            result.append(lesion)
+            for (i, point) in lung.enumerated() where !covered[i] && lesion.covers(point.position) {
+                covered[i] = true
+                coveredWeight += point.weight
+            }
         }
-        return result
+        return (result, totalWeight > 0 ? coveredWeight / totalWeight : 0)
+    }
+
+    /// Random points of the lungs, each weighted by the area it was drawn from, so that weighted
+    /// counts estimate shares of the lung volume.
+    private func lungSamples(count: Int, rng: inout SeededGenerator) -> [(position: SIMD3<Double>, weight: Double)] {
+        var points: [(position: SIMD3<Double>, weight: Double)] = []
+        for _ in 0..<count {
+            let zz = rng.uniform(0, depth)
+            let side = rng.chance(0.5) ? 0 : 1
+            let sec = section(z: zz)
+            guard let env = sec.envelope[side] else { continue }
+            let x = rng.uniform(env.xMin, env.xMax), y = rng.uniform(env.yMin, env.yMax)
+            guard sec.lungSide(x, y) == side else { continue }
+            points.append((SIMD3(x, y, zz), (env.xMax - env.xMin) * (env.yMax - env.yMin)))
+        }
+        return points
+    }
+}
+
+extension Lesion {
+    /// Whether the point lies where the lesion is drawn at more than half its density
+    /// (border irregularity left out).
+    func covers(_ p: SIMD3<Double>) -> Bool {
+        let dx = p.x - x, dy = p.y - y, dz = (p.z - z) / c
+        let u = (dx * cosA + dy * sinA) / a
+        let v = (-dx * sinA + dy * cosA) / b
+        return u * u + v * v + dz * dz < 0.91 * 0.91
     }
 }
 

@@ -57,7 +57,7 @@ public struct SyntheticDataset: Sendable {
     public static func encode(_ phantom: Phantom, level: Int32 = 4) throws -> [UInt8] {
         var header = NIfTIWriter.header(shape: (phantom.nx, phantom.ny, phantom.nz), datatype: .int16,
                                         spacing: (phantom.spacing.x, phantom.spacing.y, phantom.spacing.z))
-        header.description = phantom.abnormal ? "ctd synth: abnormal (\(phantom.lesionCount) GGO)" : "ctd synth: normal"
+        header.description = phantom.abnormal ? "ctd synth: abnormal (\(phantom.lesionCount) GGO, \(Int((phantom.involvement * 100).rounded())) % of lung)" : "ctd synth: normal"
         // Voxel i runs to patient left, j to posterior, k to superior: a common CT layout (LPS).
         header.qformCode = 1
         header.sformCode = 1

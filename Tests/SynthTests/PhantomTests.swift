@@ -28,8 +28,24 @@ import Testing
     @Test func lesionsOnlyInAbnormalScans() {
         let normal = generator.make(index: 0, abnormal: false, slices: 40)
         let abnormal = generator.make(index: 0, abnormal: true, slices: 40)
-        #expect(normal.lesionCount == 0 && !normal.abnormal)
-        #expect((1...10).contains(abnormal.lesionCount) && abnormal.abnormal)
+        #expect(normal.lesionCount == 0 && normal.involvement == 0 && !normal.abnormal)
+        #expect(abnormal.lesionCount > 0 && abnormal.abnormal)
+    }
+
+    /// Abnormal scans look like MosMedData's CT-23: a quarter to three quarters of the lungs in ground glass,
+    /// judged from the rendered voxels, not from the generator's own estimate.
+    @Test(arguments: 0..<2) func abnormalScansHaveCT23Involvement(index: Int) {
+        func groundGlassShare(_ phantom: Phantom) -> Double {
+            // Outside air (≈ -1000 HU plus noise) stays below -960.
+            let aerated = phantom.hounsfield.filter { (-960)...(-700) ~= $0 }.count
+            let groundGlass = phantom.hounsfield.filter { (-650)...(-250) ~= $0 }.count
+            return Double(groundGlass) / Double(aerated + groundGlass)
+        }
+        let normal = generator.make(index: index, abnormal: false, slices: 48)
+        let abnormal = generator.make(index: index, abnormal: true, slices: 48)
+        #expect((0.25...0.8).contains(abnormal.involvement), "estimated involvement \(abnormal.involvement)")
+        let baseline = groundGlassShare(normal), share = groundGlassShare(abnormal)
+        #expect(share - baseline > 0.1, "ground-glass share \(share) against \(baseline) in the normal scan")
     }
 
     @Test func tissuesHaveChestCTValues() {
