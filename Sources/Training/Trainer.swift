@@ -149,14 +149,10 @@ public final class Trainer {
         for step in 0..<steps {
             if cancellation.isCancelled { return nil }
             let augmentStart = DispatchTime.now()
-            var inputs: [Float] = []
-            var labels: [Float] = []
-            for index in order[(step * config.batchSize)..<((step + 1) * config.batchSize)] {
-                let angle = config.augmentationAngles.isEmpty ? 0 : config.augmentationAngles.randomElement(using: &angles)!
-                let sample = trainInputs[index]
-                inputs += angle == 0 ? sample : Augmentation.rotatedModelInput(sample, nx: config.width, ny: config.height, nz: config.depth, degrees: angle)
-                labels.append(Float(train[index].scan.label))
-            }
+            let batch = order[(step * config.batchSize)..<((step + 1) * config.batchSize)]
+            let batchAngles = batch.map { _ in config.augmentationAngles.isEmpty ? 0 : config.augmentationAngles.randomElement(using: &angles)! }
+            let inputs = Augmentation.batch(batch.map { trainInputs[$0] }, angles: batchAngles, nx: config.width, ny: config.height, nz: config.depth)
+            let labels = batch.map { Float(train[$0].scan.label) }
             augmentationSeconds += seconds(since: augmentStart)
             let computeStart = DispatchTime.now()
             let (loss, logits) = try gate.background { try network.trainStep(inputs: inputs, labels: labels) }

@@ -82,11 +82,27 @@ import Testing
 @Suite struct AugmentationTests {
     @Test(arguments: [-20.0, -5, 10, 20])
     func modelLayoutRotationMatchesTheExactOne(degrees: Double) {
-        let (nx, ny, nz) = (23, 19, 5)
+        let (nx, ny, nz) = (23, 19, 37)  // two 16-slice blocks and a tail
         let grid = VoxelGrid(nx: nx, ny: ny, nz: nz, values: (0..<(nx * ny * nz)).map { Float(($0 &* 2_654_435_761) % 1000) / 1000 })
         let exact = ModelInput.values(Augmentation.rotated(grid, degrees: degrees))
         let fast = Augmentation.rotatedModelInput(ModelInput.values(grid), nx: nx, ny: ny, nz: nz, degrees: degrees)
         let error = zip(exact, fast).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
         #expect(error < 1e-5, "max |error| \(error)")
+    }
+
+    @Test func batchRotatesEachSampleByItsOwnAngleAndClips() {
+        let (nx, ny, nz) = (21, 17, 19)
+        func sample(_ seed: Int) -> [Float] {
+            (0..<(nx * ny * nz)).map { (index: Int) -> Float in Float(((index + seed * 7919) &* 2_654_435_761) % 1300) / 1000 }
+        }
+        let samples = [sample(0), sample(1), sample(2)]
+        let angles = [10.0, 0, -20]
+        let batch = Augmentation.batch(samples, angles: angles, nx: nx, ny: ny, nz: nz)
+        let size = nx * ny * nz
+        #expect(batch.count == 3 * size)
+        #expect(Array(batch[0..<size]) == Augmentation.rotatedModelInput(samples[0], nx: nx, ny: ny, nz: nz, degrees: 10))
+        #expect(Array(batch[size..<(2 * size)]) == samples[1], "angle 0 leaves the sample as it is")
+        #expect(Array(batch[(2 * size)...]) == Augmentation.rotatedModelInput(samples[2], nx: nx, ny: ny, nz: nz, degrees: -20))
+        #expect(batch[0..<size].allSatisfy { (0...1).contains($0) } && samples[0].contains { $0 > 1 }, "rotated samples are clipped to [0, 1]")
     }
 }
