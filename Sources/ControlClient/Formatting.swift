@@ -28,6 +28,7 @@ public enum Formatting {
         } else {
             lines.append("training      idle")
         }
+        for problem in s.problems ?? [] { lines.append("PROBLEM       \(problem)") }
         return lines.joined(separator: "\n")
     }
 

@@ -36,15 +36,19 @@ public struct StatusInfo: Codable, Sendable, Equatable {
     public var scans: [String: Int]
     public var activeModel: RunSummary?
     public var training: TrainingInfo?
+    /// Conditions that stop work until someone acts, e.g. "disk full: 3.0 MB free in /var/lib/ctd".
+    public var problems: [String]?
 
     public init(version: String, upSince: String, configFile: String?, stateDirectory: String, watching: String, paused: Bool,
-                queues: [String: [String: Int]], scans: [String: Int], activeModel: RunSummary?, training: TrainingInfo?) {
+                queues: [String: [String: Int]], scans: [String: Int], activeModel: RunSummary?, training: TrainingInfo?,
+                problems: [String]? = nil) {
         (self.version, self.upSince, self.configFile, self.stateDirectory, self.watching) = (version, upSince, configFile, stateDirectory, watching)
         (self.paused, self.queues, self.scans, self.activeModel, self.training) = (paused, queues, scans, activeModel, training)
+        self.problems = problems
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, watching, paused, queues, scans, training
+        case version, watching, paused, queues, scans, training, problems
         case upSince = "up_since", configFile = "config_file", stateDirectory = "state_dir", activeModel = "active_model"
     }
 }

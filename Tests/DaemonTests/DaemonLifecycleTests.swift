@@ -129,11 +129,52 @@ import Testing
         _ = first
     }
 
+    @Test func aFullDiskHoldsWorkUntilSpaceReturns() throws {
+        let config = config(size: 48)
+        let free = FreeSpace(bytes: 1 << 20)  // 1 MB: below the default limits.min_free_bytes
+        let daemon = try Daemon(config: config, logger: Self.logger, freeSpace: { _ in free.bytes })
+        let thread = Thread { try? daemon.run() }
+        thread.start()
+        defer {
+            daemon.stop()
+            while !thread.isFinished { usleep(10_000) }
+        }
+        #expect(DaemonProcess.wait(10) { daemon.isWatching })
+        let labelled = config.folders.inbox + "/CT-0"
+        for index in 0..<3 {
+            FileManager.default.createFile(atPath: "\(labelled)/s\(index).nii.gz", contents: Data(try SmallScans.niftiBytes(index: index, abnormal: false)))
+        }
+        #expect(DaemonProcess.wait(10) { (try? daemon.catalog.jobCounts()["ingest"]?["queued"]) == 3 })
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try daemon.catalog.files().isEmpty, "nothing is ingested while the disk is full")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: labelled).count == 3, "the scans wait in the inbox")
+        #expect(daemon.statusLine().contains("disk full: 1.0 MB free"))
+        let problems = try daemon.status().problems ?? []
+        #expect(problems.count == 1 && problems[0].contains("min_free_bytes"))
+
+        free.bytes = 50 << 30
+        #expect(DaemonProcess.wait(20) { (try? daemon.catalog.labelledScans(key: config.training.preprocessing.key).count) == 3 })
+        #expect(try daemon.catalog.files().allSatisfy { $0.outcome == .archived && $0.moved })
+        let after = try daemon.status().problems
+        #expect(after == nil && !daemon.statusLine().contains("disk full"))
+    }
+
     @Test func aWorkerWithoutProgressIsReportedStuck() throws {
         let daemon = try Daemon(config: config(size: 48), logger: Self.logger)
         daemon.beat("ingest-0")
         let now = Date().timeIntervalSince1970
         #expect(daemon.stuckWorkers(now: now + 1).isEmpty)
         #expect(daemon.stuckWorkers(now: now + Daemon.stuckAfter + 1) == ["ingest-0"])
+    }
+}
+
+/// Free space a test sets while the daemon reads it.
+final class FreeSpace: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int64
+    init(bytes: Int64) { value = bytes }
+    var bytes: Int64 {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

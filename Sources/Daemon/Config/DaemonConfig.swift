@@ -18,6 +18,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var maxAttempts = 3
     public var threshold = 0.5
     public var limits = ReadLimits()
+    /// Below this much free space in the state folder, work waits (a full disk loses nothing).
+    public var minFreeBytes: Int64 = 128 << 20
     public var logLevel = "info"
     public var control = Control()
 
@@ -42,7 +44,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "training.epochs", "training.patience", "training.batch_size", "training.learning_rate", "training.seed", "training.nice",
         "retrain.min_new_labels", "retrain.interval", "retrain.min_per_class",
         "watch.settle", "watch.rescan_interval", "ingest.workers", "ingest.max_attempts",
-        "predict.threshold", "limits.max_voxels", "limits.max_bytes", "log.level",
+        "predict.threshold", "limits.max_voxels", "limits.max_bytes", "limits.min_free_bytes", "log.level",
         "control.socket", "control.group", "control.read_group", "control.idle_timeout", "control.max_clients",
     ]
 
@@ -88,6 +90,7 @@ public struct DaemonConfig: Sendable, Equatable {
         read("predict.threshold", { Double($0) }, "a number", into: &threshold)
         read("limits.max_voxels", int, "a whole number", into: &limits.maxVoxels)
         read("limits.max_bytes", int, "a whole number of bytes", into: &limits.maxDataBytes)
+        read("limits.min_free_bytes", { Int64($0) }, "a whole number of bytes", into: &minFreeBytes)
         read("log.level", { ["debug", "info", "notice", "warning", "error"].contains($0) ? $0 : nil },
              "one of debug, info, notice, warning, error", into: &logLevel)
         read("control.socket", { $0 }, "a path", into: &control.socket)
@@ -107,6 +110,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if maxAttempts < 1 { problems.append("ingest.max_attempts must be at least 1") }
         if !(threshold > 0 && threshold < 1) { problems.append("predict.threshold must be between 0 and 1") }
         if limits.maxVoxels < 1 || limits.maxDataBytes < 1 { problems.append("limits.max_voxels and limits.max_bytes must be positive") }
+        if minFreeBytes < 0 { problems.append("limits.min_free_bytes must be 0 or more") }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
     }
 

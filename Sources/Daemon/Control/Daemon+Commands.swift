@@ -86,7 +86,8 @@ extension Daemon {
         return StatusInfo(
             version: DaemonVersion.string, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
             stateDirectory: folders.root, watching: isPaused ? "paused" : "watching \(folders.inbox)", paused: isPaused,
-            queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info)
+            queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info,
+            problems: spaceProblem.map { [$0 + " (free space or lower limits.min_free_bytes; work resumes by itself)"] })
     }
 
     func summary(_ run: RunRecord, activeID: String?) -> RunSummary {

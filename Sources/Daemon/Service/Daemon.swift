@@ -41,10 +41,16 @@ public final class Daemon: @unchecked Sendable {
     private var watching = false
     private var active: (runID: String, predictor: Predictor)?
     public let startedAt = Date()
+    /// Free bytes in the state folder's file system (nil: unknown); tests replace it.
+    let freeSpace: @Sendable (String) -> Int64?
+    /// Free bytes when the state folder last fell below `limits.min_free_bytes`; nil while there is room.
+    private var lowOnSpace: Int64?
 
-    public init(config: DaemonConfig, loader: ConfigLoader? = nil, logger: Logger) throws {
+    public init(config: DaemonConfig, loader: ConfigLoader? = nil, logger: Logger,
+                freeSpace: @escaping @Sendable (String) -> Int64? = Daemon.fileSystemFreeBytes) throws {
         currentConfig = config
         self.loader = loader
+        self.freeSpace = freeSpace
         log = logger
         folders = config.folders
         for folder in folders.all {
@@ -340,6 +346,7 @@ public final class Daemon: @unchecked Sendable {
             let config = self.config
             let seen = wakeupCount
             beat(Thread.current.name ?? "ingest")
+            guard hasRoom() else { _ = pause(5, since: seen); continue }
             do {
                 if let job = try catalog.claimNext(.ingest, now: Self.now()) {
                     ingest(job, config: config)
@@ -379,6 +386,7 @@ public final class Daemon: @unchecked Sendable {
                 break
             }
         } catch {
+            if waitForRoom(job, after: error) { return }
             let parked = (try? catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())) == .parked
             log.error("ingest of \(job.subject) failed\(parked ? " for the last time" : ", will retry"): \(error)")
             if parked { try? rejectParked(job.subject, reason: "ingest failed \(config.maxAttempts) times: \(error)") }
@@ -403,7 +411,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Answers a request right after its ingest, when a model is active (the caller holds the gate).
     private func predictNow(fileID: Int64) {
-        guard let model = state.withLock({ active }) else { return }
+        guard let model = state.withLock({ active }), hasRoom() else { return }
         do {
             guard let job = try catalog.claim(.predict, subject: String(fileID), now: Self.now()) else { return }
             do {
@@ -411,6 +419,7 @@ public final class Daemon: @unchecked Sendable {
                 try catalog.complete(jobID: job.id, now: Self.now())
             } catch {
                 // The prediction thread retries it.
+                if waitForRoom(job, after: error) { return }
                 try catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())
                 log.error("prediction for file \(fileID) failed: \(error)")
             }
@@ -424,12 +433,14 @@ public final class Daemon: @unchecked Sendable {
             let seen = wakeupCount
             beat("predict")
             guard let model = state.withLock({ active }) else { _ = pause(1, since: seen); continue }
+            guard hasRoom() else { _ = pause(5, since: seen); continue }
             do {
                 guard let job = try catalog.claimNext(.predict, now: Self.now()) else { _ = pause(1, since: seen); continue }
                 do {
                     try predict(job, model: model)
                     try catalog.complete(jobID: job.id, now: Self.now())
                 } catch {
+                    if waitForRoom(job, after: error) { continue }
                     let state = try catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())
                     log.error("prediction for file \(job.subject) failed\(state == .parked ? " for the last time" : ", will retry"): \(error)")
                 }
@@ -535,6 +546,7 @@ public final class Daemon: @unchecked Sendable {
         while !isStopping {
             let seen = wakeupCount
             beat("train")
+            guard hasRoom() else { _ = pause(5, since: seen); continue }
             do {
                 if let job = try catalog.claimNext(.train, now: Self.now()) {
                     try train(job)
@@ -606,6 +618,7 @@ public final class Daemon: @unchecked Sendable {
             try catalog.complete(jobID: job.id, now: Self.now())
             if run.promoted { loadModel(run) }
         case .failed(let reason):
+            if waitForRoom(job, after: DaemonError(reason: reason)) { return }
             let parked = try catalog.fail(jobID: job.id, error: reason, maxAttempts: 2, now: Self.now()) == .parked
             log.error("training run \(job.subject) failed: \(reason)\(parked ? "" : "; it will be retried")")
         }
@@ -620,7 +633,63 @@ public final class Daemon: @unchecked Sendable {
         let waiting = (try? catalog.jobCount(kind: .predict, state: .queued)) ?? 0
         let model = activeRunID ?? "none yet"
         let trainingNow = state.withLock { training != nil }
-        return "\(labelled) labelled scans, \(queued) to ingest, \(waiting) predictions waiting, model \(model)\(trainingNow ? ", training" : "")"
+        let space = spaceProblem.map { ", \($0)" } ?? ""
+        return "\(labelled) labelled scans, \(queued) to ingest, \(waiting) predictions waiting, model \(model)\(trainingNow ? ", training" : "")\(space)"
+    }
+
+    // MARK: Disk space
+
+    /// Whether the state folder has at least `limits.min_free_bytes` free. Below that, ingest,
+    /// predictions and training wait (files stay in the inbox, nothing counts as a failed
+    /// attempt) so that a full disk never costs a scan or corrupts the catalog; work resumes by
+    /// itself once space returns. Logs each change once.
+    func hasRoom() -> Bool {
+        let needed = config.minFreeBytes
+        guard let free = freeSpace(folders.root) else { return true }
+        let room = free >= needed
+        let changed = state.withLock { () -> Bool in
+            let wasLow = lowOnSpace != nil
+            lowOnSpace = room ? nil : free
+            return wasLow == room
+        }
+        if changed {
+            if room {
+                log.notice("disk space is back in \(folders.root) (\(Self.megabytes(free)) free): resuming ingest, predictions and training")
+                wakeAll()
+            } else {
+                log.error("\(folders.root) has \(Self.megabytes(free)) free, less than limits.min_free_bytes (\(Self.megabytes(needed))): ingest, predictions and training wait until space is freed; files stay in the inbox")
+            }
+        }
+        return room
+    }
+
+    /// After a failure: when the disk is what ran out, the job goes back to the queue without
+    /// counting an attempt. True when it did.
+    private func waitForRoom(_ job: JobRecord, after error: any Error) -> Bool {
+        guard !hasRoom() else { return false }
+        log.warning("\(job.kind.rawValue) of \(job.subject) waits for disk space: \(error)")
+        do {
+            try catalog.release(jobID: job.id, now: Self.now())
+        } catch {
+            // Not even the catalog could be written: the job is retried from the start on the next start.
+            log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error)")
+        }
+        return true
+    }
+
+    /// "disk full: 3 MB free", or nil while there is room.
+    var spaceProblem: String? {
+        state.withLock { lowOnSpace }.map { "disk full: \(Self.megabytes($0)) free in \(folders.root)" }
+    }
+
+    public static func fileSystemFreeBytes(_ path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_048_576)
     }
 }
 
