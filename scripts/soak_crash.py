@@ -15,46 +15,24 @@ Usage: scripts/soak_crash.py [--rounds N] [--seed S] [--ctd PATH] [--keep DIR]
 Prints the rounds and counts at the end; exits 1 if any check fails. Needs only the standard library.
 """
 import argparse
-import gzip
 import hashlib
 import os
 import random
 import shutil
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
+import soaklib
+
 SIZE = 48
 
 
 def nifti(rng, abnormal):
-    """A small int16 .nii.gz: a body with a dark lung and, when abnormal, a hazy blob."""
-    n = SIZE
-    cx, cy, cz, r = [n * (0.35 + 0.3 * rng.random()) for _ in range(3)] + [n * (0.1 + 0.06 * rng.random())]
-    voxels = bytearray()
-    for z in range(n):
-        for y in range(n):
-            row = []
-            for x in range(n):
-                dx, dy, dz = (x - n / 2) / (n * 0.4), (y - n / 2) / (n * 0.35), (z - n / 2) / (n * 0.45)
-                hu = -850 if dx * dx + dy * dy + dz * dz < 1 else 40
-                if abnormal and (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 < r * r:
-                    hu = max(hu, -500)
-                row.append(hu + rng.randint(-30, 30))
-            voxels += struct.pack("<%dh" % n, *row)
-    header = bytearray(348)
-    struct.pack_into("<i", header, 0, 348)
-    struct.pack_into("<8h", header, 40, 3, n, n, n, 1, 1, 1, 1)
-    struct.pack_into("<hh", header, 70, 4, 16)  # int16
-    struct.pack_into("<8f", header, 76, 1, 1, 1, 1, 1, 1, 1, 1)
-    struct.pack_into("<f", header, 108, 352.0)
-    struct.pack_into("<f", header, 112, 1.0)
-    header[344:348] = b"n+1\0"
-    return gzip.compress(bytes(header) + b"\0" * 4 + bytes(voxels), compresslevel=1)
+    return soaklib.nifti(rng, abnormal, SIZE)
 
 
 def main():
@@ -64,10 +42,7 @@ def main():
     parser.add_argument("--ctd", default=None)
     parser.add_argument("--keep", default=None, help="use this folder and keep it")
     args = parser.parse_args()
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ctd = args.ctd or next((p for p in (repo + "/.build/release/ctd", repo + "/.build/debug/ctd") if os.path.exists(p)), None)
-    if not ctd:
-        sys.exit("soak: build ctd first (swift build -c release --product ctd)")
+    ctd, _ = soaklib.binaries(args.ctd)
     rng = random.Random(args.seed)
     root = args.keep or tempfile.mkdtemp(prefix="ctd-soak-")
     state, staging = os.path.join(root, "state"), os.path.join(root, "staging")

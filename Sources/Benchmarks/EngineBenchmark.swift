@@ -37,6 +37,16 @@ public struct EngineBenchmark {
         /// The training augmentation (rotate + clip) of one batch, and its share of a step.
         public var augmentationMs: Double
         public var augmentationShare: Double
+        /// One epoch of the seed's run at this size (140 training scans, 60 validation scans), from
+        /// the medians above: steps + augmentation, then one forward pass per validation scan. Tensors
+        /// come from the cache in memory, so loading adds nothing measurable per epoch.
+        public var seedEpochSeconds: Double = 0
+
+        mutating func estimateSeedEpoch() {
+            let steps = Double(Self.seedTrainingScans / batchSize)
+            seedEpochSeconds = steps * (trainStepMs + augmentationMs) / 1000 + Double(Self.seedValidationScans) * predictMs / 1000
+        }
+        public static let seedTrainingScans = 140, seedValidationScans = 60
         /// Median ms per stage of a training step, in execution order.
         public var stages: [Stage]
         public var oneDNNVersion: String
@@ -59,7 +69,7 @@ public struct EngineBenchmark {
             case inputSize = "input_size", batchSize = "batch_size", precision, steps
             case trainStepMs = "train_step_ms", firstStepMs = "first_step_ms", trainGFLOPs = "train_gflops_per_s"
             case predictMs = "predict_ms", predictGFLOPs = "predict_gflops_per_s", peakRssMb = "peak_rss_mb"
-            case augmentationMs = "augmentation_ms", augmentationShare = "augmentation_share"
+            case augmentationMs = "augmentation_ms", augmentationShare = "augmentation_share", seedEpochSeconds = "seed_epoch_seconds"
             case stages, oneDNNVersion = "onednn_version", reference
         }
     }
@@ -115,6 +125,7 @@ public struct EngineBenchmark {
             augmentationMs: augment * 1000, augmentationShare: augment / step,
             stages: profiler.order.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
             oneDNNVersion: EngineInfo.version, reference: nil)
+        report.estimateSeedEpoch()
         if let python { report.reference = try runReference(python: python) }
         return report
     }
@@ -156,6 +167,9 @@ extension EngineBenchmark.Report {
             String(format: "predict 1 scan %8.1f ms  %6.1f GFLOP/s", predictMs, predictGFLOPs),
             String(format: "peak RSS       %8.0f MB", peakRssMb),
             String(format: "augmentation   %8.1f ms per batch = %.1f %% of a step (target < 3 %%)", augmentationMs, 100 * augmentationShare),
+            String(format: "seed epoch     %8.1f s  (%d training scans: %.1f s of steps + %.1f s of augmentation; %d validation scans: %.1f s; the seed's GPU run: 26 s)",
+                   seedEpochSeconds, Self.seedTrainingScans, Double(Self.seedTrainingScans / batchSize) * trainStepMs / 1000,
+                   Double(Self.seedTrainingScans / batchSize) * augmentationMs / 1000, Self.seedValidationScans, Double(Self.seedValidationScans) * predictMs / 1000),
             "stage                                 ms",
         ]
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }

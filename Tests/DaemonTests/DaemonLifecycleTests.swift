@@ -159,6 +159,12 @@ import Testing
         #expect(after == nil && !daemon.statusLine().contains("disk full"))
     }
 
+    @Test func outOfSpaceIsRecognisedFromAnyLayer() {
+        #expect(Daemon.isOutOfSpace(DaemonError(reason: "models/r/last.safetensors: cannot write: \(String(cString: strerror(ENOSPC)))")))
+        #expect(Daemon.isOutOfSpace(DaemonError(reason: "SQLite error 13: database or disk is full - while executing `COMMIT TRANSACTION`")))
+        #expect(!Daemon.isOutOfSpace(DaemonError(reason: "cache/x.npy: cannot write: \(String(cString: strerror(EACCES)))")))
+    }
+
     @Test func aWorkerWithoutProgressIsReportedStuck() throws {
         let daemon = try Daemon(config: config(size: 48), logger: Self.logger)
         daemon.beat("ingest-0")

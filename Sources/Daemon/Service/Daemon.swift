@@ -45,6 +45,10 @@ public final class Daemon: @unchecked Sendable {
     let freeSpace: @Sendable (String) -> Int64?
     /// Free bytes when the state folder last fell below `limits.min_free_bytes`; nil while there is room.
     private var lowOnSpace: Int64?
+    /// Free bytes needed after a write failed for lack of space (0: just the reserve).
+    private var spaceFloor: Int64 = 0
+    /// Jobs that could not even be returned to the queue while the disk was full.
+    private var unreleased: [JobRecord] = []
 
     public init(config: DaemonConfig, loader: ConfigLoader? = nil, logger: Logger,
                 freeSpace: @escaping @Sendable (String) -> Int64? = Daemon.fileSystemFreeBytes) throws {
@@ -308,7 +312,14 @@ public final class Daemon: @unchecked Sendable {
             }
             for relative in pausedNow ? [] : settling.due(now: now) {
                 guard settling.confirm(relative, now: Self.observation(folders.inbox + "/" + relative), at: now) else { continue }
-                if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
+                do {
+                    if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
+                } catch {
+                    // The file stays in the inbox; a rescan within 30 s (or once disk space is back) finds it again.
+                    let diskFull = state.withLock { lowOnSpace != nil }
+                    log.log(level: diskFull ? .debug : .error, "cannot queue \(relative) for ingest: \(error); it stays in the inbox and is picked up again")
+                    lastRescan = min(lastRescan, now - config.rescanSeconds + 30)
+                }
             }
             if !pausedNow, now - lastRescan >= config.rescanSeconds {
                 // Network file systems deliver no events: a periodic scan catches what they miss.
@@ -617,8 +628,9 @@ public final class Daemon: @unchecked Sendable {
         case .ended(let run):
             try catalog.complete(jobID: job.id, now: Self.now())
             if run.promoted { loadModel(run) }
+        case .outOfSpace(let error):
+            if !waitForRoom(job, after: error) { try catalog.release(jobID: job.id, now: Self.now()) }
         case .failed(let reason):
-            if waitForRoom(job, after: DaemonError(reason: reason)) { return }
             let parked = try catalog.fail(jobID: job.id, error: reason, maxAttempts: 2, now: Self.now()) == .parked
             log.error("training run \(job.subject) failed: \(reason)\(parked ? "" : "; it will be retried")")
         }
@@ -644,20 +656,29 @@ public final class Daemon: @unchecked Sendable {
     /// attempt) so that a full disk never costs a scan or corrupts the catalog; work resumes by
     /// itself once space returns. Logs each change once.
     func hasRoom() -> Bool {
-        let needed = config.minFreeBytes
         guard let free = freeSpace(folders.root) else { return true }
-        let room = free >= needed
-        let changed = state.withLock { () -> Bool in
+        let reserve = config.minFreeBytes
+        let (room, needed, changed) = state.withLock { () -> (Bool, Int64, Bool) in
+            let needed = max(reserve, spaceFloor)
+            let room = free >= needed
+            if room { spaceFloor = 0 }
             let wasLow = lowOnSpace != nil
             lowOnSpace = room ? nil : free
-            return wasLow == room
+            return (room, needed, wasLow == room)
         }
         if changed {
             if room {
                 log.notice("disk space is back in \(folders.root) (\(Self.megabytes(free)) free): resuming ingest, predictions and training")
+                state.withLock { rescanRequested = true }  // files the watcher could not queue meanwhile
+                for job in state.withLock({ () -> [JobRecord] in defer { unreleased = [] }; return unreleased }) {
+                    do { try catalog.release(jobID: job.id, now: Self.now()) } catch {
+                        log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error); it is retried on the next start")
+                    }
+                }
                 wakeAll()
             } else {
-                log.error("\(folders.root) has \(Self.megabytes(free)) free, less than limits.min_free_bytes (\(Self.megabytes(needed))): ingest, predictions and training wait until space is freed; files stay in the inbox")
+                let why = needed > reserve ? "a write ran out of space; waiting for \(Self.megabytes(needed))" : "less than limits.min_free_bytes (\(Self.megabytes(needed)))"
+                log.error("\(folders.root) has \(Self.megabytes(free)) free, \(why): ingest, predictions and training wait until space is freed; files stay in the inbox")
             }
         }
         return room
@@ -666,15 +687,32 @@ public final class Daemon: @unchecked Sendable {
     /// After a failure: when the disk is what ran out, the job goes back to the queue without
     /// counting an attempt. True when it did.
     private func waitForRoom(_ job: JobRecord, after error: any Error) -> Bool {
+        if Self.isOutOfSpace(error), let free = freeSpace(folders.root) {
+            // The write that failed needed more than is free now: wait for clearly more, not for
+            // the reserve alone, or the job would fail again at once.
+            let margin = max(config.minFreeBytes, Self.minimumSpaceMargin)
+            state.withLock { spaceFloor = max(spaceFloor, free + margin) }
+        }
         guard !hasRoom() else { return false }
         log.warning("\(job.kind.rawValue) of \(job.subject) waits for disk space: \(error)")
         do {
             try catalog.release(jobID: job.id, now: Self.now())
         } catch {
-            // Not even the catalog could be written: the job is retried from the start on the next start.
-            log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error)")
+            // Not even the catalog could be written: try again once there is room.
+            log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue yet: \(error)")
+            state.withLock { unreleased.append(job) }
         }
         return true
+    }
+
+    /// After a write failed for lack of space, the daemon waits until this much more (or the
+    /// reserve, if larger) is free than was free then: a checkpoint with optimizer state is 16 MB.
+    static let minimumSpaceMargin: Int64 = 16 << 20
+
+    /// Whether an error (from any layer: files, checkpoints, SQLite) is the disk being full.
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        let text = "\(error)"
+        return [String(cString: strerror(ENOSPC)), String(cString: strerror(EDQUOT)), "database or disk is full"].contains { text.contains($0) }
     }
 
     /// "disk full: 3 MB free", or nil while there is room.

@@ -14,6 +14,9 @@ struct TrainingJob {
         case ended(RunRecord)
         case suspended
         case failed(String)
+        /// The disk filled up: the run stays "running" and continues from its last completed
+        /// epoch once there is room again.
+        case outOfSpace(any Error)
     }
 
     let daemon: Daemon
@@ -53,6 +56,7 @@ struct TrainingJob {
             report = try Trainer(config: config.training, folder: folder, scans: prepared, progress: progress,
                                  cancellation: cancellation, gate: daemon.gate, runID: runID).run(resume: resuming)
         } catch {
+            if Daemon.isOutOfSpace(error) { return .outOfSpace(error) }
             try catalog.endRun(id: runID, state: "failed", bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
                                error: "\(error)", now: Daemon.now())
             return .failed("\(error)")

@@ -1,0 +1,90 @@
+"""Helpers shared by the soak scripts: small NIfTI scans, finding (or building) ctd, and reading
+the daemon's state. Standard library only."""
+import gzip
+import os
+import struct
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def nifti(rng, abnormal, size=48, compress=True, tag=b""):
+    """A small int16 scan: a body with a dark lung and, when abnormal, a hazy blob. `tag` goes
+    into the header's description, so scans with the same voxels still differ in content."""
+    n = size
+    cx, cy, cz, r = [n * (0.35 + 0.3 * rng.random()) for _ in range(3)] + [n * (0.1 + 0.06 * rng.random())]
+    voxels = bytearray()
+    for z in range(n):
+        for y in range(n):
+            row = []
+            for x in range(n):
+                dx, dy, dz = (x - n / 2) / (n * 0.4), (y - n / 2) / (n * 0.35), (z - n / 2) / (n * 0.45)
+                hu = -850 if dx * dx + dy * dy + dz * dz < 1 else 40
+                if abnormal and (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 < r * r:
+                    hu = max(hu, -500)
+                row.append(hu + rng.randint(-30, 30))
+            voxels += struct.pack("<%dh" % n, *row)
+    return nifti_bytes(n, bytes(voxels), compress, tag)
+
+
+def nifti_bytes(n, voxels, compress=True, tag=b""):
+    header = bytearray(348)
+    struct.pack_into("<i", header, 0, 348)
+    struct.pack_into("<8h", header, 40, 3, n, n, n, 1, 1, 1, 1)
+    struct.pack_into("<hh", header, 70, 4, 16)  # int16
+    struct.pack_into("<8f", header, 76, 1, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into("<f", header, 108, 352.0)
+    struct.pack_into("<f", header, 112, 1.0)
+    header[148:148 + min(len(tag), 80)] = tag[:80]
+    header[344:348] = b"n+1\0"
+    data = bytes(header) + b"\0" * 4 + voxels
+    return gzip.compress(data, compresslevel=1) if compress else data
+
+
+def voxels_of(scan):
+    """The voxel bytes of a scan made by `nifti` (to re-tag it cheaply)."""
+    data = gzip.decompress(scan) if scan[:2] == b"\x1f\x8b" else scan
+    return data[352:]
+
+
+def binaries(explicit_ctd=None):
+    """(ctd, ctctl): the given ctd, else a release build, else a debug one, else build release."""
+    if explicit_ctd:
+        return explicit_ctd, os.path.join(os.path.dirname(explicit_ctd), "ctctl")
+    for config in ("release", "debug"):
+        folder = os.path.join(REPO, ".build", config)
+        if os.path.exists(folder + "/ctd") and os.path.exists(folder + "/ctctl"):
+            return folder + "/ctd", folder + "/ctctl"
+    print("building ctd and ctctl (release)…", file=sys.stderr)
+    subprocess.run([REPO + "/scripts/install-deps.sh"], check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ctd"], cwd=REPO, check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ctctl"], cwd=REPO, check=True)
+    folder = os.path.join(REPO, ".build", "release")
+    return folder + "/ctd", folder + "/ctctl"
+
+
+def peak_rss_mb(pid):
+    """The process's peak resident set (VmHWM), in MB."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def files_left(folder):
+    return [os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs]
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if values else float("nan")
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
