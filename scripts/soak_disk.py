@@ -5,7 +5,7 @@ if another program had filled it) with scans and requests arriving. Checks the d
 clearly (log and `ctctl status`), keeps running, damages nothing, and finishes every file by itself
 once space returns: each accounted for once, the catalog intact, no temporary file left.
 
-Usage: sudo scripts/soak_disk.py [--size-mb 96] [--ctd PATH] [--keep DIR]
+Usage: sudo scripts/soak_disk.py [--size-mb 160] [--ctd PATH] [--keep DIR]
 Prints the phases and counts at the end; exits 1 if a check fails.
 """
 import argparse
@@ -28,7 +28,7 @@ RESERVE = 8 << 20
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size-mb", type=int, default=96)
+    parser.add_argument("--size-mb", type=int, default=160)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ctd", default=None)
     parser.add_argument("--keep", default=None)
