@@ -7,8 +7,9 @@ let package = Package(
     name: "ctd-fuzz",
     dependencies: [.package(name: "ctd", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzNIfTI", dependencies: [.product(name: "FuzzTargets", package: "ctd")]),
-        .executableTarget(name: "FuzzCheckpoint", dependencies: [.product(name: "FuzzTargets", package: "ctd")]),
-        .executableTarget(name: "FuzzControl", dependencies: [.product(name: "FuzzTargets", package: "ctd")]),
+        .target(name: "FuzzDriver", dependencies: [.product(name: "FuzzTargets", package: "ctd")]),
+        .executableTarget(name: "FuzzNIfTI", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
+        .executableTarget(name: "FuzzControl", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
     ]
 )

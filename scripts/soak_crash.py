@@ -96,32 +96,21 @@ def main():
         if not left and len(reports()) >= len(requests):
             break
         time.sleep(0.5)
+    # A SIGTERM before the daemon has its signal handlers would just kill it: stop it once it is up.
+    soaklib.wait_listening(os.path.join(state, "ctd.sock"))
     daemon.send_signal(signal.SIGTERM)
     status = daemon.wait(timeout=120)
 
-    failures = []
-    def check(condition, text):
-        if not condition:
-            failures.append(text)
-
+    check = soaklib.Checks()
     check(status == 0, "the last daemon exited with %s after SIGTERM" % status)
     db = sqlite3.connect(os.path.join(state, "ctd.sqlite"))
-    check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "catalog integrity_check failed")
-    rows = db.execute("SELECT inbox_path, outcome, destination, moved FROM file").fetchall()
-    seen = {}
-    for inbox_path, outcome, destination, moved in rows:
-        seen[inbox_path] = seen.get(inbox_path, 0) + 1
-        check(moved == 1, "%s not moved" % inbox_path)
+    rows = check.account(db, dropped)
+    for inbox_path, outcome, destination in db.execute("SELECT inbox_path, outcome, destination FROM file"):
         check(os.path.exists(destination), "%s: %s is missing" % (inbox_path, destination))
         if outcome == "rejected":
             check(os.path.exists(destination + ".error.txt"), "%s rejected without .error.txt" % inbox_path)
-    for relative, kind in dropped.items():
-        check(seen.get(relative) == 1, "%s (%s) recorded %d times" % (relative, kind, seen.get(relative, 0)))
-        expected = "rejected" if kind == "corrupt" else "archived"
-        outcome = db.execute("SELECT outcome FROM file WHERE inbox_path = ?", (relative,)).fetchone()
-        check(outcome and outcome[0] == expected, "%s (%s) ended %s" % (relative, kind, outcome))
     check(len(rows) == len(dropped), "%d files recorded for %d dropped" % (len(rows), len(dropped)))
-    left = [os.path.join(d, f) for d, _, fs in os.walk(inbox) for f in fs]
+    left = soaklib.files_left(inbox)
     check(not left, "left in the inbox: %s" % left[:5])
     check(len(reports()) == len(requests), "%d reports for %d requests" % (len(reports()), len(requests)))
     running = db.execute("SELECT count(*) FROM job WHERE state = 'running'").fetchone()[0]
@@ -148,18 +137,12 @@ def main():
     print("crash soak: %d rounds, %d SIGKILLs, %.0f s" % (args.rounds, kills, time.time() - started))
     print("  dropped %d files: %d normal, %d abnormal, %d requests, %d corrupt" %
           (len(dropped), kinds["normal"], kinds["abnormal"], kinds["request"], kinds["corrupt"]))
-    print("  catalog: %d files (%d archived, %d rejected), %d reports, %d training runs (%s), %d checkpoints loaded, %d parked jobs" %
-          (len(rows), sum(1 for r in rows if r[1] == "archived"), sum(1 for r in rows if r[1] == "rejected"), len(reports()),
-           len(runs), ", ".join(sorted(set(r[2] for r in runs))) or "none", checkpoints, len(parked)))
+    print("  catalog: %s, %d reports, %d training runs (%s), %d checkpoints loaded, %d parked jobs" %
+          (soaklib.outcome_counts(rows), len(reports()), len(runs), ", ".join(sorted(set(r[2] for r in runs))) or "none",
+           checkpoints, len(parked)))
     for job in parked:
         print("  parked:", job)
-    if failures:
-        print("FAILED:")
-        for failure in failures:
-            print("  " + failure)
-        print("state kept in", root)
-        sys.exit(1)
-    print("  every check passed: nothing lost, nothing counted twice, no temporary file left")
+    check.finish("nothing lost, nothing counted twice, no temporary file left", kept=root)
     if not args.keep:
         shutil.rmtree(root)
 

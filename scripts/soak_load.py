@@ -182,30 +182,12 @@ def main():
     daemon.send_signal(signal.SIGTERM)
     status = daemon.wait(timeout=120)
 
-    failures = []
-
-    def check(condition, text):
-        if not condition:
-            failures.append(text)
-
+    check = soaklib.Checks()
     check(model_ready, "no first model within 300 s")
     check(burst_done, "the burst was not ingested within 1800 s")
     check(status == 0, "the daemon exited with %s after SIGTERM" % status)
-    db = sqlite3.connect(os.path.join(state, "ctd.sqlite"))
-    check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "catalog integrity_check failed")
-    rows = db.execute("SELECT inbox_path, outcome, moved FROM file").fetchall()
-    recorded = {}
-    for inbox_path, outcome, moved in rows:
-        recorded[inbox_path] = recorded.get(inbox_path, 0) + 1
-        check(moved == 1, "%s not moved" % inbox_path)
-    missed = [p for p in dropped if recorded.get(p, 0) == 0]
-    twice = [p for p, n in recorded.items() if n > 1]
-    check(not missed, "%d files missed, e.g. %s" % (len(missed), missed[:3]))
-    check(not twice, "%d files recorded twice, e.g. %s" % (len(twice), twice[:3]))
-    for relative, kind in dropped.items():
-        row = db.execute("SELECT outcome FROM file WHERE inbox_path = ?", (relative,)).fetchone()
-        expected = "rejected" if kind == "corrupt" else "archived"
-        check(row is not None and row[0] == expected, "%s (%s) ended %s" % (relative, kind, row))
+    rows = check.account(sqlite3.connect(os.path.join(state, "ctd.sqlite")), dropped)
+    missed, twice = check.missed, check.twice
     check(not soaklib.files_left(inbox), "files left in the inbox")
     check(len(reports()) == requests, "%d reports for %d requests" % (len(reports()), requests))
     overflows = open(os.path.join(root, "ctd.log"), errors="replace").read().count("inotify queue overflowed")
@@ -220,15 +202,8 @@ def main():
     print("  ctctl status while loaded: %d calls, median %.0f ms, p95 %.0f ms, max %.0f ms"
           % (len(status_times), 1000 * soaklib.median(status_times), 1000 * soaklib.percentile(status_times, 0.95), 1000 * max(status_times or [0])))
     print("  daemon peak RSS %.0f MB" % (peak or 0))
-    print("  catalog: %d files (%d archived, %d rejected), %d reports" %
-          (len(rows), sum(1 for r in rows if r[1] == "archived"), sum(1 for r in rows if r[1] == "rejected"), len(reports())))
-    if failures:
-        print("FAILED:")
-        for failure in failures[:20]:
-            print("  " + failure)
-        print("state kept in", root)
-        sys.exit(1)
-    print("  every check passed: nothing missed, nothing counted twice")
+    print("  catalog: %s, %d reports" % (soaklib.outcome_counts(rows), len(reports())))
+    check.finish("nothing missed, nothing counted twice", kept=root)
     if not args.keep:
         shutil.rmtree(root)
 

@@ -88,3 +88,66 @@ def median(values):
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
+
+
+class Checks:
+    """Failed checks, collected; `finish` prints them (or the success line) and sets the exit code."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, condition, text):
+        if not condition:
+            self.failures.append(text)
+
+    def account(self, db, dropped):
+        """Every dropped file recorded once, moved, and archived (rejected when corrupt); the
+        catalog intact. Returns the catalog's (inbox_path, outcome, moved) rows."""
+        self(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "catalog integrity_check failed")
+        rows = db.execute("SELECT inbox_path, outcome, moved FROM file").fetchall()
+        recorded = {}
+        for inbox_path, outcome, moved in rows:
+            recorded[inbox_path] = recorded.get(inbox_path, 0) + 1
+            self(moved == 1, "%s not moved" % inbox_path)
+        outcomes = {path: outcome for path, outcome, _ in rows}
+        missed = [p for p in dropped if p not in recorded]
+        twice = [p for p, n in recorded.items() if n > 1]
+        self(not missed, "%d files missed, e.g. %s" % (len(missed), missed[:3]))
+        self(not twice, "%d files recorded twice, e.g. %s" % (len(twice), twice[:3]))
+        for relative, kind in dropped.items():
+            expected = "rejected" if kind == "corrupt" else "archived"
+            self(relative not in outcomes or outcomes[relative] == expected, "%s (%s) ended %s" % (relative, kind, outcomes.get(relative)))
+        self.missed, self.twice = missed, twice
+        return rows
+
+    def finish(self, success, kept=None):
+        if self.failures:
+            print("FAILED:")
+            for failure in self.failures[:20]:
+                print("  " + failure)
+            if kept:
+                print("state kept in", kept)
+            sys.exit(1)
+        print("  every check passed: " + success)
+
+
+def outcome_counts(rows):
+    return "%d files (%d archived, %d rejected)" % (len(rows), sum(1 for r in rows if r[1] == "archived"),
+                                                    sum(1 for r in rows if r[1] == "rejected"))
+
+
+def wait_listening(path, seconds=60):
+    """Waits until a daemon accepts connections on its control socket (it is then fully started)."""
+    import socket
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            client.connect(path)
+            return True
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            client.close()
+    return False

@@ -30,11 +30,23 @@ public final class UnixSocket: @unchecked Sendable {
     }
 
     /// Binds and listens on `path` with permission bits `mode`.
-    public static func listen(at path: String, mode: mode_t, backlog: Int32 = 64) throws(SocketError) -> UnixSocket {
-        let fd = ctd_unix_listen(path, backlog)
+    /// The socket appears at `path` only with its final mode and group: it is bound under a
+    /// temporary name, given both, then renamed into place, so no one can connect in between.
+    public static func listen(at path: String, mode: mode_t, group: gid_t? = nil, backlog: Int32 = 64) throws(SocketError) -> UnixSocket {
+        let temporary = path + ".new"
+        unlink(temporary)
+        let fd = ctd_unix_listen(temporary, backlog)
         guard fd >= 0 else { throw SocketError(path: path, operation: "listen", code: errno) }
-        guard chmod(path, mode) == 0 else { throw SocketError(path: path, operation: "set its mode", code: errno) }
-        return UnixSocket(adopting: fd, path: path)
+        let socket = UnixSocket(adopting: fd, path: path)
+        func fail(_ operation: String) -> SocketError {
+            let error = SocketError(path: path, operation: operation, code: errno)
+            unlink(temporary)
+            return error
+        }
+        guard chmod(temporary, mode) == 0 else { throw fail("set its mode") }
+        if let group { guard chown(temporary, uid_t.max, group) == 0 else { throw fail("give it to group \(group)") } }
+        guard rename(temporary, path) == 0 else { throw fail("move it into place") }
+        return socket
     }
 
     /// Waits up to `timeout` seconds for a connection; nil when none came.

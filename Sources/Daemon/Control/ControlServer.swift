@@ -63,20 +63,19 @@ final class ControlServer: @unchecked Sendable {
             unlink(path)
         }
         let mode: mode_t = settings.readGroup.isEmpty ? 0o660 : 0o666
-        do {
-            socket = try UnixSocket.listen(at: path, mode: mode)
-        } catch {
-            throw DaemonError(reason: "\(error) (is the folder writable? set control.socket to choose another path)")
-        }
-        ownsPath = true
+        var groupID: gid_t?
         if !settings.group.isEmpty {
             guard let group = getgrnam(settings.group) else {
                 throw DaemonError(reason: "control.group \"\(settings.group)\" does not exist: create it (groupadd) or change control.group")
             }
-            guard chown(path, uid_t.max, group.pointee.gr_gid) == 0 else {
-                throw DaemonError(reason: "\(path): cannot give the socket to group \(settings.group): \(String(cString: strerror(errno)))")
-            }
+            groupID = group.pointee.gr_gid
         }
+        do {
+            socket = try UnixSocket.listen(at: path, mode: mode, group: groupID)
+        } catch {
+            throw DaemonError(reason: "\(error) (is the folder writable? set control.socket to choose another path)")
+        }
+        ownsPath = true
     }
 
     var path: String { socket.path }
