@@ -4,17 +4,18 @@ import Foundation
 /// a volume in the network's layout ([X][Y][Z], z fastest: index = z + nz·(y + ny·x)) and in
 /// float32 arithmetic. No transposes and half the memory traffic make it several times faster; the
 /// result differs from scipy's by float32 rounding only (~1e-6), which a random augmentation can
-/// afford. Zero fill outside the plane; with `clipToUnit`, results are clipped to [0, 1] as written.
-public func rotatePlanesZFastest(_ values: [Float], nx: Int, ny: Int, nz: Int, degrees: Double, clipToUnit: Bool = false) -> [Float] {
+/// afford. Zero fill outside the plane; results are clipped to [0, 1] as they are written, as the
+/// augmentation needs.
+public func rotatePlanesZFastest(_ values: [Float], nx: Int, ny: Int, nz: Int, degrees: Double) -> [Float] {
     precondition(nx > 0 && ny > 0 && nz > 0 && values.count == nx * ny * nz, "rotatePlanesZFastest: values.count must equal nx * ny * nz")
     return [Float](unsafeUninitializedCapacity: values.count) { out, initialised in
-        rotatePlanesZFastest(values, nx: nx, ny: ny, nz: nz, degrees: degrees, clipToUnit: clipToUnit, into: out.baseAddress!)
+        rotatePlanesZFastest(values, nx: nx, ny: ny, nz: nz, degrees: degrees, into: out.baseAddress!)
         initialised = values.count
     }
 }
 
 /// The same, written into `out` (nx·ny·nz floats, fully overwritten).
-public func rotatePlanesZFastest(_ values: [Float], nx: Int, ny: Int, nz: Int, degrees: Double, clipToUnit: Bool,
+public func rotatePlanesZFastest(_ values: [Float], nx: Int, ny: Int, nz: Int, degrees: Double,
                                  into out: UnsafeMutablePointer<Float>) {
     precondition(nx > 0 && ny > 0 && nz > 0 && values.count == nx * ny * nz, "rotatePlanesZFastest: values.count must equal nx * ny * nz")
     let kernel = ZFastestKernel.cached(nx: nx, ny: ny, nz: nz, degrees: degrees)
@@ -26,7 +27,7 @@ public func rotatePlanesZFastest(_ values: [Float], nx: Int, ny: Int, nz: Int, d
     }
     out.update(repeating: 0, count: values.count)
     coefficients.withUnsafeBufferPointer { c in
-        kernel.apply(c.baseAddress!, nz: nz, clipToUnit: clipToUnit, into: out)
+        kernel.apply(c.baseAddress!, nz: nz, into: out)
     }
 }
 
@@ -72,7 +73,7 @@ final class ZFastestKernel: Sendable {
 
     /// Sums each pixel's taps in the same order as the exact path, sixteen slices at a time in
     /// registers, so each output is written once instead of once per tap.
-    func apply(_ c: UnsafePointer<Float>, nz: Int, clipToUnit: Bool, into out: UnsafeMutablePointer<Float>) {
+    func apply(_ c: UnsafePointer<Float>, nz: Int, into out: UnsafeMutablePointer<Float>) {
         pixels.withUnsafeBufferPointer { pixels in
         offsets.withUnsafeBufferPointer { offsets in
         weights.withUnsafeBufferPointer { weights in
@@ -89,11 +90,11 @@ final class ZFastestKernel: Sendable {
                     z += 16
                 }
                 // (SIMD16's clamped(lowerBound:upperBound:) is six times slower than the whole sum.)
-                if clipToUnit { for k in 0..<z { pixel[k] = min(max(pixel[k], 0), 1) } }
+                for k in 0..<z { pixel[k] = min(max(pixel[k], 0), 1) }
                 while z < nz {
                     var sum: Float = 0
                     for t in 0..<16 { sum += c[tapOffsets[t] + z] * tapWeights[t] }
-                    pixel[z] = clipToUnit ? min(max(sum, 0), 1) : sum
+                    pixel[z] = min(max(sum, 0), 1)
                     z += 1
                 }
             }

@@ -14,7 +14,7 @@ public enum Augmentation {
     /// every (x, y) plane and clipped, ready to feed. Float32 spline arithmetic (see
     /// `rotatePlanesZFastest`): ~1e-6 from scipy, several times faster than the exact path.
     public static func rotatedModelInput(_ values: [Float], nx: Int, ny: Int, nz: Int, degrees: Double) -> [Float] {
-        rotatePlanesZFastest(values, nx: nx, ny: ny, nz: nz, degrees: degrees, clipToUnit: true)
+        rotatePlanesZFastest(values, nx: nx, ny: ny, nz: nz, degrees: degrees)
     }
 
     /// A training batch: each sample rotated by its angle (0: as is) and clipped, concatenated.
@@ -30,7 +30,7 @@ public enum Augmentation {
                 if angles[item] == 0 {
                     samples[item].withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: size) }
                 } else {
-                    rotatePlanesZFastest(samples[item], nx: nx, ny: ny, nz: nz, degrees: angles[item], clipToUnit: true, into: target)
+                    rotatePlanesZFastest(samples[item], nx: nx, ny: ny, nz: nz, degrees: angles[item], into: target)
                 }
             }
             initialised = size * samples.count

@@ -669,8 +669,12 @@ public final class Daemon: @unchecked Sendable {
         if changed {
             if room {
                 log.notice("disk space is back in \(folders.root) (\(Self.megabytes(free)) free): resuming ingest, predictions and training")
-                state.withLock { rescanRequested = true }  // files the watcher could not queue meanwhile
-                for job in state.withLock({ () -> [JobRecord] in defer { unreleased = [] }; return unreleased }) {
+                let stranded = state.withLock { () -> [JobRecord] in
+                    rescanRequested = true  // files the watcher could not queue meanwhile
+                    defer { unreleased = [] }
+                    return unreleased
+                }
+                for job in stranded {
                     do { try catalog.release(jobID: job.id, now: Self.now()) } catch {
                         log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error); it is retried on the next start")
                     }
