@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Crash soak: run `ctd run` at a tiny input size, feed it labelled, unlabelled and corrupt scans,
-SIGKILL it at random moments (during ingest, training, checkpoint and report writes) and restart
-it, ROUNDS times; then check that nothing was lost or counted twice:
+SIGKILL it and restart it, ROUNDS times; then check that nothing was lost or counted twice.
+
+The first four rounds aim their kill at a named moment, later rounds at a random one of these or
+at a random time (which can land in a restart's recovery): ingest and checkpoint and report writes
+(the kill follows within a millisecond of the write's temporary file appearing, seen through
+inotify), and training (a moment inside an epoch). Each kill prints what it hit: the writes it
+left unfinished and the jobs the catalog had running. At the end:
 
 - every dropped file is in the catalog exactly once, moved out of the inbox, to archive/ or
   rejected/ (corrupt ones rejected with an .error.txt);
@@ -31,8 +36,43 @@ import soaklib
 SIZE = 48
 
 
+# The moments a round can aim its SIGKILL at; the write moments fire when the daemon creates the
+# temporary file of that write (AtomicFile's `<name>.<pid>.partial`), i.e. while it is being written.
+MOMENTS = ["ingest", "training", "checkpoint write", "report write"]
+WRITES = {
+    "ingest": lambda path: "/cache/" in path and path.endswith(".partial"),
+    "checkpoint write": lambda path: "/models/" in path and ".safetensors." in path and path.endswith(".partial"),
+    "report write": lambda path: "/outbox/" in path and path.endswith(".partial"),
+}
+MOMENT_TIMEOUT = 180
+# How a kill's findings show that it landed in the moment it aimed at.
+HIT = {
+    "ingest": lambda hit: "cache tensor write" in hit or "ingest job" in hit,
+    "training": lambda hit: "train job" in hit,
+    "checkpoint write": lambda hit: "checkpoint write" in hit,
+    "report write": lambda hit: "report write" in hit,
+    "random": lambda hit: True,
+}
+
+
 def nifti(rng, abnormal):
     return soaklib.nifti(rng, abnormal, SIZE)
+
+
+def what_was_hit(state, catalog):
+    """What the daemon was in the middle of when it died: the writes it left unfinished (their
+    temporary files) and the jobs the catalog still has running."""
+    found = []
+    for folder, what in (("cache", "cache tensor write"), ("models", "checkpoint write"), ("outbox", "report write")):
+        for directory, _, names in os.walk(os.path.join(state, folder)):
+            for name in names:
+                if name.endswith(".partial"):
+                    size = os.path.getsize(os.path.join(directory, name))
+                    label = what if folder != "models" or ".safetensors." in name else "run file write"
+                    found.append("%s (%s, %.1f MB written)" % (label, name.split(".")[0], size / 1e6))
+    for kind, count in catalog("SELECT kind, count(*) FROM job WHERE state = 'running' GROUP BY kind"):
+        found.append("%d %s job%s running" % (count, kind, "s" if count > 1 else ""))
+    return "; ".join(found) or "idle (nothing running, no write under way)"
 
 
 def main():
@@ -57,32 +97,84 @@ def main():
 
     dropped = {}  # inbox path -> kind
     counter = 0
-    kills = 0
     started = time.time()
-    daemon = start()
-    for round_index in range(args.rounds):
-        # The first round brings enough labelled scans for training, so later kills hit it too.
-        kinds = ["normal", "abnormal"] * 6 if round_index == 0 else \
-            [rng.choice(["normal", "abnormal", "request", "request", "corrupt"]) for _ in range(rng.randint(2, 6))]
-        for kind in kinds:
-            counter += 1
-            data = nifti(rng, kind == "abnormal" or (kind == "request" and rng.random() < 0.5))
-            if kind == "corrupt":
-                data = data[: rng.randint(10, len(data) // 2)]
-            folder = {"normal": "CT-0", "abnormal": "CT-23"}.get(kind, "ward" if kind == "request" else "CT-0")
-            relative = "%s/soak-%04d.nii.gz" % (folder, counter)
-            path = os.path.join(staging, "f%d" % counter)
-            with open(path, "wb") as f:
-                f.write(data)
+    catalog_path = os.path.join(state, "ctd.sqlite")
+
+    def stage(kind):
+        """Writes a scan of this kind to the staging folder; returns (staged path, inbox path)."""
+        nonlocal counter
+        counter += 1
+        data = nifti(rng, kind == "abnormal" or (kind == "request" and rng.random() < 0.5))
+        if kind == "corrupt":
+            data = data[: rng.randint(10, len(data) // 2)]
+        folder = {"normal": "CT-0", "abnormal": "CT-23"}.get(kind, "ward" if kind == "request" else "CT-0")
+        relative = "%s/soak-%04d.nii.gz" % (folder, counter)
+        path = os.path.join(staging, "f%d" % counter)
+        with open(path, "wb") as f:
+            f.write(data)
+        dropped[relative] = kind
+        return path, relative
+
+    def drop(staged):
+        """Renames staged scans into the inbox at once, so the daemon sees them together."""
+        for path, relative in staged:
             target = os.path.join(state, "inbox", relative)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.rename(path, target)
-            dropped[relative] = kind
-        time.sleep(rng.uniform(0.05, 3.0))
+
+    def catalog(query):
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % catalog_path, uri=True, timeout=5)
+            try:
+                return db.execute(query).fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return []
+
+    def training_running():
+        return catalog("SELECT count(*) FROM job WHERE kind = 'train' AND state = 'running'") == [(1,)]
+
+    socket_path = os.path.join(state, "ctd.sock")
+    daemon = start()
+    soaklib.wait_listening(socket_path)
+    watch = soaklib.CreationWatch([os.path.join(state, f) for f in ("cache", "models", "outbox")])
+    kills = []  # (aim, what the kill hit, seconds waited)
+    for round_index in range(args.rounds):
+        aim = MOMENTS[round_index] if round_index < len(MOMENTS) else rng.choice(MOMENTS + ["random"])
+        kinds = [rng.choice(["normal", "abnormal", "request", "request", "corrupt"]) for _ in range(rng.randint(2, 6))]
+        # The first round brings enough labelled scans for a training run; rounds aimed at training
+        # bring enough new labels for a retraining (if one is not under way already).
+        if round_index == 0 or aim in ("training", "checkpoint write"):
+            kinds += ["normal", "abnormal"] * (6 if round_index == 0 else 3)
+        if aim == "report write":
+            kinds.append("request")
+        staged = [stage(kind) for kind in kinds]
+        watch.drain()
+        drop(staged)
+        aimed_at = time.time()
+        if aim == "random":
+            time.sleep(rng.uniform(0.05, 3.0))
+            came = True
+        elif aim == "training":
+            # The catalog shows a killed run as running until the restarted daemon recovers it.
+            soaklib.wait_listening(socket_path)
+            came = False
+            while time.time() - aimed_at < MOMENT_TIMEOUT and not came:
+                came = training_running()
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.1, 1.5))  # somewhere inside an epoch
+        else:
+            came = watch.wait(WRITES[aim], MOMENT_TIMEOUT) is not None
+        waited = time.time() - aimed_at
+        up = soaklib.accepts(socket_path)
         daemon.send_signal(signal.SIGKILL)
         daemon.wait()
-        kills += 1
-        daemon = start()
+        hit = what_was_hit(state, catalog) + ("" if up else "; still starting up (control socket not listening yet)")
+        kills.append((aim, came, hit))
+        print("  kill %d: aimed at %s%s, after %.1f s; hit: %s" %
+              (len(kills), aim, "" if came else " (it never came: killed at the timeout)", waited, hit), flush=True)
+        daemon = start()  # no waiting for it: a random kill may land in its start-up
 
     # Let the last incarnation finish everything, then stop it cleanly.
     requests = [p for p, k in dropped.items() if k == "request"]
@@ -97,7 +189,7 @@ def main():
             break
         time.sleep(0.5)
     # A SIGTERM before the daemon has its signal handlers would just kill it: stop it once it is up.
-    soaklib.wait_listening(os.path.join(state, "ctd.sock"))
+    soaklib.wait_listening(socket_path)
     daemon.send_signal(signal.SIGTERM)
     status = daemon.wait(timeout=120)
 
@@ -134,7 +226,15 @@ def main():
     check(not partial, "temporary files left: %s" % partial[:5])
 
     kinds = {k: sum(1 for v in dropped.values() if v == k) for k in ("normal", "abnormal", "request", "corrupt")}
-    print("crash soak: %d rounds, %d SIGKILLs, %.0f s" % (args.rounds, kills, time.time() - started))
+    print("crash soak: %d rounds, %d SIGKILLs, %.0f s" % (args.rounds, len(kills), time.time() - started))
+    for aim in MOMENTS + ["random"]:
+        aimed = [(came, hit) for a, came, hit in kills if a == aim]
+        if not aimed:
+            continue
+        landed = sum(1 for came, hit in aimed if came and HIT[aim](hit))
+        print("  aimed at %s: %d kill%s, %d landed in it%s" % (aim, len(aimed), "s" if len(aimed) > 1 else "", landed,
+              "" if aim not in WRITES or aim == "ingest" else " (mid-write: its .partial was left for the restart to remove)"))
+        check(all(came for came, _ in aimed), "aimed at %s, but it never came within %d s" % (aim, MOMENT_TIMEOUT))
     print("  dropped %d files: %d normal, %d abnormal, %d requests, %d corrupt" %
           (len(dropped), kinds["normal"], kinds["abnormal"], kinds["request"], kinds["corrupt"]))
     print("  catalog: %s, %d reports, %d training runs (%s), %d checkpoints loaded, %d parked jobs" %

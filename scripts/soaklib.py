@@ -136,18 +136,88 @@ def outcome_counts(rows):
                                                     sum(1 for r in rows if r[1] == "rejected"))
 
 
-def wait_listening(path, seconds=60):
-    """Waits until a daemon accepts connections on its control socket (it is then fully started)."""
+def accepts(path):
+    """Whether a daemon accepts connections on the control socket `path` (it is then fully started)."""
     import socket
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        client.close()
+
+
+def wait_listening(path, seconds=60):
+    """Waits until a daemon accepts connections on its control socket."""
     import time
     deadline = time.time() + seconds
     while time.time() < deadline:
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            client.connect(path)
+        if accepts(path):
             return True
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            client.close()
+        time.sleep(0.1)
     return False
+
+
+class CreationWatch:
+    """inotify (through ctypes) on a few folders and the folders created inside them: `wait`
+    returns the first new file whose name passes a test, so a caller can act within a
+    millisecond of a write starting, e.g. while a `.partial` file is still being written."""
+
+    IN_CREATE, IN_ISDIR, IN_Q_OVERFLOW = 0x100, 0x40000000, 0x4000
+
+    def __init__(self, folders):
+        import ctypes
+        self.libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self.folders = {}
+        for folder in folders:
+            self.add(folder)
+
+    def add(self, folder):
+        wd = self.libc.inotify_add_watch(self.fd, folder.encode(), self.IN_CREATE)
+        if wd >= 0:
+            self.folders[wd] = folder
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    self.add(entry.path)
+
+    def drain(self):
+        self._events(0)
+
+    def wait(self, accept, seconds):
+        """The path of the first created file for which `accept(path)` holds, or None after `seconds`."""
+        import time
+        deadline = time.time() + seconds
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            for path in self._events(left):
+                if accept(path):
+                    return path
+
+    def _events(self, timeout):
+        import select
+        import struct
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return []
+        try:
+            data = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return []
+        paths, offset = [], 0
+        while offset + 16 <= len(data):
+            wd, mask, _, length = struct.unpack_from("iIII", data, offset)
+            name = data[offset + 16: offset + 16 + length].split(b"\0", 1)[0].decode(errors="replace")
+            offset += 16 + length
+            if wd in self.folders and name:
+                path = os.path.join(self.folders[wd], name)
+                if mask & self.IN_ISDIR:
+                    self.add(path)
+                else:
+                    paths.append(path)
+        return paths

@@ -33,6 +33,9 @@ public struct EarlyStopping: Sendable, Codable, Equatable {
         } else {
             epochsWithoutImprovement += 1
         }
-        return Decision(saveBest: better, stop: epochsWithoutImprovement >= patience)
+        return Decision(saveBest: better, stop: shouldStop)
     }
+
+    /// Whether the epochs recorded so far have used up the patience.
+    public var shouldStop: Bool { epochsWithoutImprovement >= patience }
 }

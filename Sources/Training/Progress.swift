@@ -30,6 +30,12 @@ public protocol TrainingProgress: AnyObject {
     func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double)
     func epochFinished(_ record: EpochRecord, of epochs: Int, savedBest: Bool)
     func note(_ text: String)
+    /// A resumed run's completed epochs, so a record that missed the last one can catch up.
+    func resumed(history: [EpochRecord])
+}
+
+extension TrainingProgress {
+    public func resumed(history: [EpochRecord]) {}
 }
 
 /// Keras-like output: a live bar per epoch on a terminal (plain lines otherwise), then one line

@@ -34,6 +34,14 @@ public struct RunFolder: Sendable {
         return FileManager.default.fileExists(atPath: last) ? .interrupted : .empty
     }
 
+    /// run.json as last written, if it is readable.
+    public var savedReport: RunReport? {
+        guard let data = FileManager.default.contents(atPath: report) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try? decoder.decode(RunReport.self, from: data)
+    }
+
     func create() throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }

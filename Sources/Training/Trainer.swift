@@ -86,6 +86,7 @@ public final class Trainer {
             report.runID = state.runID
             report.startedAt = state.startedAt
             progress.note("Resuming \(state.runID) after epoch \(history.count) (optimizer step \(optimizer.step))")
+            progress.resumed(history: history)
         } else {
             try folder.create()
             try network.load(.initial(for: architecture, seed: config.seed))
@@ -96,8 +97,9 @@ public final class Trainer {
         let validationInputs = validation.map(\.input)
         let validationLabels = validation.map { Float($0.scan.label) }
         let trainStart = DispatchTime.now()
-        var status = RunReport.Status.finished
-        for epoch in stride(from: history.count + 1, through: config.epochs, by: 1) {
+        // A run interrupted between its early-stop decision and its final run.json ends here.
+        var status: RunReport.Status = stopping.shouldStop ? .stoppedEarly : .finished
+        for epoch in stride(from: history.count + 1, through: config.epochs, by: 1) where status == .finished {
             guard !cancellation.isCancelled else { status = .cancelled; break }
             guard let record = try runEpoch(epoch, network: network, train: train, trainInputs: trainInputs,
                                             validationInputs: validationInputs, validationLabels: validationLabels) else {

@@ -118,6 +118,36 @@ import Testing
         return daemon
     }
 
+    @Test func aRunThatEndedJustBeforeACrashIsRecordedAsEndedNotFailed() throws {
+        var config = config(size: 48)
+        config.training.epochs = 2
+        config.retrain.minNewLabels = 16
+        config.retrain.minPerClass = 8
+        config.retrain.interval = 0
+        for (folder, abnormal) in [("CT-0", false), ("CT-23", true)] {
+            try FileManager.default.createDirectory(atPath: config.folders.inbox + "/" + folder, withIntermediateDirectories: true)
+            for index in 0..<8 {
+                FileManager.default.createFile(atPath: config.folders.inbox + "/\(folder)/s\(index).nii.gz",
+                                               contents: Data(try SmallScans.niftiBytes(index: index, abnormal: abnormal)))
+            }
+        }
+        try run(config) { (try? $0.catalog.activeRun()) != nil }
+        // What a SIGKILL between run.json's final write and the catalog's leaves: the run still
+        // "running" in the catalog and its job open.
+        let catalog = try Catalog(path: config.folders.catalog)
+        let ended = try #require(try catalog.activeRun())
+        #expect(ended.state == "finished")
+        try catalog.startRun(id: ended.id, folder: ended.folder, reason: "test", trainCount: 0, validationCount: 0, now: 0)
+        #expect(try catalog.enqueue(.train, subject: ended.id, now: 0))
+
+        config.retrain.minNewLabels = 1000
+        try run(config) { (try? $0.catalog.run(id: ended.id))??.state != "running" }
+        let after = try #require(try catalog.run(id: ended.id))
+        #expect(after.state == "finished" && after.error == nil, "\(after)")
+        #expect(try catalog.epochs(runID: ended.id).map(\.epoch) == [1, 2])
+        #expect(try catalog.jobCounts()["train"]?["parked"] == nil)
+    }
+
     @Test func aSecondDaemonCannotShareTheStateFolder() throws {
         let first = try Daemon(config: config(size: 48), logger: Self.logger)
         do {

@@ -71,6 +71,7 @@ import Testing
         let bytes = try SyntheticDataset.encode(phantom, level: 1)
         let path = FileManager.temporaryPath("synth-rt.nii.gz")
         try bytes.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let volume = try NIfTIReader().read(path: path)
         #expect(volume.header.orientation == "LPS")
         #expect(volume.header.datatype == .int16 && volume.header.shape.nz == 31)

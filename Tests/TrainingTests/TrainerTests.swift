@@ -16,6 +16,8 @@ import Testing
         func stepFinished(step: Int, of steps: Int, loss: Double, accuracy: Double, elapsed: Double) { self.steps += 1; onStep?(self.steps) }
         func epochFinished(_ record: EpochRecord, of epochs: Int, savedBest: Bool) { lines.append(TerminalProgress.epochLine(record)) }
         func note(_ text: String) { lines.append(text) }
+        var resumedEpochs: [Int] = []
+        func resumed(history: [EpochRecord]) { resumedEpochs = history.map(\.epoch) }
     }
 
     static func scans(count: Int = 24) -> [PreparedScan] {
@@ -94,5 +96,36 @@ import Testing
         #expect(try Checkpoint.read(from: run.last).optimizer?.step == 3 * 8)
         let empty = RunFolder(path: folder.path + "/none")
         #expect(throws: TrainingError.self) { try Trainer(config: Self.config(epochs: 3), folder: empty, scans: Self.scans(), progress: Recorder()).run(resume: true) }
+    }
+
+    @Test func aRunKilledAfterItsEarlyStopDecisionEndsOnResumeWithoutAnotherEpoch() throws {
+        let folder = TemporaryFolder()
+        let run = RunFolder(path: folder.path + "/run")
+        var config = Self.config(epochs: 5)
+        config.patience = 1
+        let cancellation = CancellationFlag()
+        let recorder = Recorder()
+        recorder.onStep = { if $0 == 17 { cancellation.cancel() } }
+        _ = try Trainer(config: config, folder: run, scans: Self.scans(), progress: recorder, cancellation: cancellation).run(resume: false)
+        // The kill came after last.safetensors recorded an epoch that used up the patience, before
+        // run.json said "stopped early".
+        var checkpoint = try Checkpoint.read(from: run.last)
+        let saved = try ResumeState(checkpoint.metadata)
+        #expect(saved.history.map(\.epoch) == [1, 2])
+        var stopping = EarlyStopping(patience: 1)
+        _ = stopping.record(epoch: 1, validationLoss: 0.5, validationAccuracy: 0.9)
+        #expect(stopping.record(epoch: 2, validationLoss: 0.6, validationAccuracy: 0.8).stop && stopping.shouldStop)
+        checkpoint.metadata["resume"] = try ResumeState(runID: saved.runID, startedAt: saved.startedAt, config: config,
+                                                        history: saved.history, stopping: stopping).encoded()
+        try checkpoint.write(to: run.last)
+        try FileManager.default.removeItem(atPath: run.report)
+
+        let resumed = Recorder()
+        let report = try Trainer(config: config, folder: run, scans: Self.scans(), progress: resumed).run(resume: true)
+        #expect(report.status == .stoppedEarly && report.epochsCompleted == 2)
+        #expect(resumed.steps == 0, "no further epoch was trained")
+        #expect(resumed.resumedEpochs == [1, 2], "the resumed history is handed to the progress record")
+        #expect(run.state == .ended(status: "stopped early"))
+        #expect(run.savedReport?.status == .stoppedEarly)
     }
 }

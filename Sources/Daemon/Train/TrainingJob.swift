@@ -31,10 +31,10 @@ struct TrainingJob {
         let folder = RunFolder(path: daemon.folders.models + "/" + runID)
         let parameters = config.training.preprocessing
         var labelled = try catalog.labelledScans(key: parameters.key)
-        let resuming = folder.state == .interrupted
-        if resuming, let data = FileManager.default.contents(atPath: folder.report),
-           let report = try? JSONDecoder().decode(RunReport.self, from: data) {
-            let hashes = Set(report.split.map(\.hash))
+        let folderState = folder.state
+        // A resumed run (or one that ended just before a crash) keeps the scans it started with.
+        if folderState != .empty, let earlier = folder.savedReport {
+            let hashes = Set(earlier.split.map(\.hash))
             labelled = labelled.filter { hashes.contains($0.scan.hash) }
         }
         var prepared: [PreparedScan] = []
@@ -53,8 +53,14 @@ struct TrainingJob {
         defer { daemon.tracker.ended() }
         let report: RunReport
         do {
-            report = try Trainer(config: config.training, folder: folder, scans: prepared, progress: progress,
-                                 cancellation: cancellation, gate: daemon.gate, runID: runID).run(resume: resuming)
+            if case .ended(let status) = folderState, let ended = folder.savedReport {
+                // Killed after run.json said the run ended but before the catalog heard of it.
+                daemon.log.notice("run \(runID) had ended (\(status)) before the last stop: recording its end")
+                report = ended
+            } else {
+                report = try Trainer(config: config.training, folder: folder, scans: prepared, progress: progress,
+                                     cancellation: cancellation, gate: daemon.gate, runID: runID).run(resume: folderState == .interrupted)
+            }
         } catch {
             if Daemon.isOutOfSpace(error) { return .outOfSpace(error) }
             try catalog.endRun(id: runID, state: "failed", bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
@@ -129,10 +135,16 @@ final class CatalogProgress: TrainingProgress {
 
     func epochFinished(_ r: EpochRecord, of epochs: Int, savedBest: Bool) {
         tracker.epochFinished(seconds: r.seconds, validationAccuracy: r.validationAccuracy)
-        try? catalog.recordEpoch(EpochRow(runID: runID, epoch: r.epoch, loss: r.loss, acc: r.accuracy, valLoss: r.validationLoss,
-                                          valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds))
+        record(r)
         log.info("\(runID) epoch \(r.epoch)/\(epochs): \(Int(r.seconds.rounded())) s, loss \(String(format: "%.4f", r.loss)), acc \(String(format: "%.4f", r.accuracy)), val_loss \(String(format: "%.4f", r.validationLoss)), val_acc \(String(format: "%.4f", r.validationAccuracy))\(savedBest ? " (best so far)" : "")")
     }
 
     func note(_ text: String) { log.info("\(runID): \(text)") }
+
+    func resumed(history: [EpochRecord]) { history.forEach(record) }
+
+    private func record(_ r: EpochRecord) {
+        try? catalog.recordEpoch(EpochRow(runID: runID, epoch: r.epoch, loss: r.loss, acc: r.accuracy, valLoss: r.validationLoss,
+                                          valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds))
+    }
 }
