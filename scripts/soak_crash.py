@@ -2,10 +2,11 @@
 """Crash soak: run `ctd run` at a tiny input size, feed it labelled, unlabelled and corrupt scans,
 SIGKILL it and restart it, ROUNDS times; then check that nothing was lost or counted twice.
 
-The first four rounds aim their kill at a named moment, later rounds at a random one of these or
+The first five rounds aim their kill at a named moment, later rounds at a random one of these or
 at a random time (which can land in a restart's recovery): ingest and checkpoint and report writes
 (the kill follows within a millisecond of the write's temporary file appearing, seen through
-inotify), and training (a moment inside an epoch). Each kill prints what it hit: the writes it
+inotify), training (a moment inside an epoch) and a run's end (run.json says it ended, the
+catalog does not know yet). Each kill prints what it hit: the writes it
 left unfinished and the jobs the catalog had running. At the end:
 
 - every dropped file is in the catalog exactly once, moved out of the inbox, to archive/ or
@@ -21,6 +22,7 @@ Prints the rounds and counts at the end; exits 1 if any check fails. Needs only 
 """
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -38,7 +40,8 @@ SIZE = 48
 
 # The moments a round can aim its SIGKILL at; the write moments fire when the daemon creates the
 # temporary file of that write (AtomicFile's `<name>.<pid>.partial`), i.e. while it is being written.
-MOMENTS = ["ingest", "training", "checkpoint write", "report write"]
+MOMENTS = ["ingest", "training", "checkpoint write", "report write", "run end"]
+EPOCHS = 3
 WRITES = {
     "ingest": lambda path: "/cache/" in path and path.endswith(".partial"),
     "checkpoint write": lambda path: "/models/" in path and ".safetensors." in path and path.endswith(".partial"),
@@ -51,12 +54,25 @@ HIT = {
     "training": lambda hit: "train job" in hit,
     "checkpoint write": lambda hit: "checkpoint write" in hit,
     "report write": lambda hit: "report write" in hit,
+    "run end": lambda hit: "past its last epoch" in hit and "says running" not in hit,
     "random": lambda hit: True,
 }
 
 
 def nifti(rng, abnormal):
     return soaklib.nifti(rng, abnormal, SIZE)
+
+
+RUN_PAST_LAST_EPOCH = """SELECT run.id, run.folder FROM run JOIN epoch ON epoch.run_id = run.id
+    WHERE run.state = 'running' GROUP BY run.id HAVING max(epoch.epoch) >= %d""" % EPOCHS
+
+
+def run_json_status(folder):
+    try:
+        with open(os.path.join(folder, "run.json")) as f:
+            return json.load(f)["status"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def what_was_hit(state, catalog):
@@ -72,6 +88,10 @@ def what_was_hit(state, catalog):
                     found.append("%s (%s, %.1f MB written)" % (label, name.split(".")[0], size / 1e6))
     for kind, count in catalog("SELECT kind, count(*) FROM job WHERE state = 'running' GROUP BY kind"):
         found.append("%d %s job%s running" % (count, kind, "s" if count > 1 else ""))
+    for run, folder in catalog(RUN_PAST_LAST_EPOCH):
+        status = run_json_status(folder)
+        found.append("run %s past its last epoch, its end not yet in the catalog (%s)" %
+                     (run, "run.json says %s" % status if status else "no run.json"))
     return "; ".join(found) or "idle (nothing running, no write under way)"
 
 
@@ -88,7 +108,7 @@ def main():
     state, staging = os.path.join(root, "state"), os.path.join(root, "staging")
     os.makedirs(staging, exist_ok=True)
     settings = ["--model-width", str(SIZE), "--model-height", str(SIZE), "--model-depth", str(SIZE), "--model-precision", "f32",
-                "--training-epochs", "3", "--retrain-min-new-labels", "6", "--retrain-min-per-class", "3", "--retrain-interval", "0",
+                "--training-epochs", str(EPOCHS), "--retrain-min-new-labels", "6", "--retrain-min-per-class", "3", "--retrain-interval", "0",
                 "--watch-settle", "200ms", "--ingest-max-attempts", "1000"]
     log = open(os.path.join(root, "ctd.log"), "ab")
 
@@ -145,7 +165,7 @@ def main():
         kinds = [rng.choice(["normal", "abnormal", "request", "request", "corrupt"]) for _ in range(rng.randint(2, 6))]
         # The first round brings enough labelled scans for a training run; rounds aimed at training
         # bring enough new labels for a retraining (if one is not under way already).
-        if round_index == 0 or aim in ("training", "checkpoint write"):
+        if round_index == 0 or aim in ("training", "checkpoint write", "run end"):
             kinds += ["normal", "abnormal"] * (6 if round_index == 0 else 3)
         if aim == "report write":
             kinds.append("request")
@@ -164,6 +184,13 @@ def main():
                 came = training_running()
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.1, 1.5))  # somewhere inside an epoch
+        elif aim == "run end":
+            # After run.json says the run ended, before the catalog records its end and the
+            # promotion decision.
+            came = False
+            while time.time() - aimed_at < MOMENT_TIMEOUT and not came:
+                came = any(run_json_status(folder) not in (None, "running") for _, folder in catalog(RUN_PAST_LAST_EPOCH))
+                time.sleep(0.001)
         else:
             came = watch.wait(WRITES[aim], MOMENT_TIMEOUT) is not None
         waited = time.time() - aimed_at
@@ -214,6 +241,8 @@ def main():
     row = db.execute("SELECT destination FROM file WHERE outcome = 'archived' LIMIT 1").fetchone()
     sample = row[0] if row else None
     runs = db.execute("SELECT id, folder, state FROM run").fetchall()
+    for run_id, error in db.execute("SELECT id, error FROM run WHERE state = 'failed'"):
+        check(False, "run %s failed: %s" % (run_id, error))
     checkpoints = 0
     for run_id, folder, run_state in runs:
         for name in ("best.safetensors", "last.safetensors"):
@@ -233,7 +262,7 @@ def main():
             continue
         landed = sum(1 for came, hit in aimed if came and HIT[aim](hit))
         print("  aimed at %s: %d kill%s, %d landed in it%s" % (aim, len(aimed), "s" if len(aimed) > 1 else "", landed,
-              "" if aim not in WRITES or aim == "ingest" else " (mid-write: its .partial was left for the restart to remove)"))
+              " (each left its .partial mid-write for the restart to remove)" if landed and aim in ("checkpoint write", "report write") else ""))
         check(all(came for came, _ in aimed), "aimed at %s, but it never came within %d s" % (aim, MOMENT_TIMEOUT))
     print("  dropped %d files: %d normal, %d abnormal, %d requests, %d corrupt" %
           (len(dropped), kinds["normal"], kinds["abnormal"], kinds["request"], kinds["corrupt"]))
