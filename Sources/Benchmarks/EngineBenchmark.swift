@@ -10,15 +10,20 @@ public struct EngineBenchmark {
     public var batchSize: Int
     public var precision: Precision
     public var steps: Int
+    /// Repetitions of the whole measurement (ours, then TensorFlow's when given), so that a ratio
+    /// comes from the same minutes of a machine whose speed drifts: the report gives medians.
+    public var rounds: Int
     /// A python with tensorflow + keras (scripts/tf_venv.sh), or nil to skip the reference.
     public var python: String?
     public var referenceScript: String
 
-    public init(architecture: Architecture = .seed, batchSize: Int = 2, precision: Precision = .f32, steps: Int, python: String?, referenceScript: String) {
+    public init(architecture: Architecture = .seed, batchSize: Int = 2, precision: Precision = .f32, steps: Int, rounds: Int = 1,
+                python: String?, referenceScript: String) {
         self.architecture = architecture
         self.batchSize = batchSize
         self.precision = precision
         self.steps = steps
+        self.rounds = rounds
         self.python = python
         self.referenceScript = referenceScript
     }
@@ -50,7 +55,33 @@ public struct EngineBenchmark {
         /// Median ms per stage of a training step, in execution order.
         public var stages: [Stage]
         public var oneDNNVersion: String
+        /// TensorFlow's medians over the rounds.
         public var reference: Reference?
+        /// Each round's medians, with TensorFlow's from the same round.
+        public var rounds: [Round] = []
+
+        public struct Round: Codable, Sendable {
+            public var trainStepMs: Double
+            public var predictMs: Double
+            public var reference: Reference?
+            public var trainStepRatio: Double?
+            public var predictRatio: Double?
+
+            init(trainStepMs: Double, predictMs: Double, reference: Reference?) {
+                (self.trainStepMs, self.predictMs, self.reference) = (trainStepMs, predictMs, reference)
+                trainStepRatio = reference.map { trainStepMs / $0.trainStepMs }
+                predictRatio = reference.map { predictMs / $0.predictMs }
+            }
+
+            private enum CodingKeys: String, CodingKey {
+                case trainStepMs = "train_step_ms", predictMs = "predict_ms", reference
+                case trainStepRatio = "train_step_ratio", predictRatio = "predict_ratio"
+            }
+        }
+
+        /// The medians of the rounds' ratios to TensorFlow (each from the same minutes).
+        public var trainStepRatio: Double?
+        public var predictRatio: Double?
 
         public struct Stage: Codable, Sendable {
             public var name: String
@@ -70,17 +101,64 @@ public struct EngineBenchmark {
             case trainStepMs = "train_step_ms", firstStepMs = "first_step_ms", trainGFLOPs = "train_gflops_per_s"
             case predictMs = "predict_ms", predictGFLOPs = "predict_gflops_per_s", peakRssMb = "peak_rss_mb"
             case augmentationMs = "augmentation_ms", augmentationShare = "augmentation_share", seedEpochSeconds = "seed_epoch_seconds"
-            case stages, oneDNNVersion = "onednn_version", reference
+            case stages, oneDNNVersion = "onednn_version", reference, rounds
+            case trainStepRatio = "train_step_ratio", predictRatio = "predict_ratio"
         }
     }
 
-    public func run() throws -> Report {
+    /// - Parameter roundFinished: called with a one-line summary after each round.
+    public func run(roundFinished: (String) -> Void = { _ in }) throws -> Report {
         let sample = architecture.width * architecture.height * architecture.depth
         var generator = SystemRandomNumberGenerator()
         let inputs = (0..<(batchSize * sample)).map { _ in Float.random(in: 0..<1, using: &generator) }
         let labels = (0..<batchSize).map { Float($0 % 2) }
 
-        // Prediction first, with its own network, so the training network's memory does not count.
+        var measured: [Round] = []
+        var firstStep = 0.0
+        var stageSamples: [String: [Double]] = [:], stageOrder: [String] = []
+        var references: [Report.Reference] = []
+        for index in 0..<rounds {
+            let ours = try measureOnce(inputs: inputs, labels: labels)
+            if index == 0 { (firstStep, stageOrder) = (ours.firstStep, ours.stageOrder) }
+            for (name, samples) in ours.stages { stageSamples[name, default: []] += samples }
+            let reference = try python.map { try runReference(python: $0) }
+            if let reference { references.append(reference) }
+            let round = Report.Round(trainStepMs: ours.step * 1000, predictMs: ours.predict * 1000, reference: reference)
+            measured.append(round)
+            var line = String(format: "round %d/%d: training step %.1f ms, predict %.1f ms", index + 1, rounds, round.trainStepMs, round.predictMs)
+            if let reference, let ratio = round.trainStepRatio, let predictRatio = round.predictRatio {
+                line += String(format: "; TensorFlow %.1f ms, %.1f ms → ratios %.2f, %.2f", reference.trainStepMs, reference.predictMs, ratio, predictRatio)
+            }
+            roundFinished(line)
+        }
+        let step = median(measured.map(\.trainStepMs)) / 1000, predict = median(measured.map(\.predictMs)) / 1000
+        let augment = try measureAugmentation(inputs: inputs)
+        var report = Report(
+            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: precision.rawValue,
+            steps: steps, trainStepMs: step * 1000, firstStepMs: firstStep * 1000,
+            trainGFLOPs: architecture.trainingFLOPsPerSample * Double(batchSize) / step / 1e9,
+            predictMs: predict * 1000, predictGFLOPs: architecture.forwardFLOPs / predict / 1e9,
+            peakRssMb: Double(ProcessMemory.peak()) / 1_048_576,
+            augmentationMs: augment * 1000, augmentationShare: augment / step,
+            stages: stageOrder.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
+            oneDNNVersion: EngineInfo.version, reference: nil, rounds: measured)
+        report.estimateSeedEpoch()
+        if let first = references.first {
+            report.reference = Report.Reference(trainStepMs: median(references.map(\.trainStepMs)), predictMs: median(references.map(\.predictMs)),
+                                                peakRssMb: references.map(\.peakRssMb).max() ?? 0, versions: first.versions)
+            report.trainStepRatio = median(measured.compactMap(\.trainStepRatio))
+            report.predictRatio = median(measured.compactMap(\.predictRatio))
+        }
+        return report
+    }
+
+    typealias Round = Report.Round
+
+    /// One round of our own figures: prediction first, with its own network, so that the
+    /// training network's memory does not count; then the training steps, stage by stage.
+    private func measureOnce(inputs: [Float], labels: [Float]) throws
+        -> (step: Double, firstStep: Double, predict: Double, stages: [String: [Double]], stageOrder: [String]) {
+        let sample = architecture.width * architecture.height * architecture.depth
         var predictTimes: [Double] = []
         do {
             let predictor = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
@@ -102,7 +180,12 @@ public struct EngineBenchmark {
             stepTimes.append(try timed { try network.trainStep(inputs: inputs, labels: labels) }.seconds)
             for (name, seconds) in profiler.seconds { stageSamples[name, default: []].append(seconds) }
         }
-        let step = median(stepTimes), predict = median(predictTimes)
+        return (median(stepTimes), first, median(predictTimes), stageSamples, profiler.order)
+    }
+
+    /// The training augmentation of one batch (rotate + clip), median seconds.
+    private func measureAugmentation(inputs: [Float]) throws -> Double {
+        let sample = architecture.width * architecture.height * architecture.depth
         var augmentTimes: [Double] = []
         // A training run builds each angle's interpolation kernel once; time the steady state.
         _ = Augmentation.batch(Array(repeating: Array(inputs[0..<sample]), count: 6), angles: [-20, -10, -5, 5, 10, 20],
@@ -115,19 +198,7 @@ public struct EngineBenchmark {
                 _ = Augmentation.batch(samples, angles: angles, nx: architecture.width, ny: architecture.height, nz: architecture.depth)
             }.seconds)
         }
-        let augment = median(augmentTimes)
-        var report = Report(
-            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: precision.rawValue,
-            steps: steps, trainStepMs: step * 1000, firstStepMs: first * 1000,
-            trainGFLOPs: architecture.trainingFLOPsPerSample * Double(batchSize) / step / 1e9,
-            predictMs: predict * 1000, predictGFLOPs: architecture.forwardFLOPs / predict / 1e9,
-            peakRssMb: Double(ProcessMemory.peak()) / 1_048_576,
-            augmentationMs: augment * 1000, augmentationShare: augment / step,
-            stages: profiler.order.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
-            oneDNNVersion: EngineInfo.version, reference: nil)
-        report.estimateSeedEpoch()
-        if let python { report.reference = try runReference(python: python) }
-        return report
+        return median(augmentTimes)
     }
 
     private func runReference(python: String) throws -> Report.Reference {
@@ -173,11 +244,13 @@ extension EngineBenchmark.Report {
             "stage                                 ms",
         ]
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }
-        if let reference {
-            lines.append("reference (\(reference.versions), same run):")
-            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ %@)", reference.trainStepMs, trainStepMs / reference.trainStepMs,
-                                precision == "bf16" ? "0.50" : "0.95"))
-            lines.append(String(format: "  predict       %.1f ms → ratio %.2f (target ≤ 0.40)", reference.predictMs, predictMs / reference.predictMs))
+        if let reference, let trainStepRatio, let predictRatio {
+            let spread = { (ratios: [Double]) in ratios.count > 1 ? String(format: ", rounds %.2f–%.2f", ratios.min()!, ratios.max()!) : "" }
+            lines.append("reference (\(reference.versions), same run, \(rounds.count) round\(rounds.count == 1 ? "" : "s") alternating with ours; medians):")
+            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ %@%@)", reference.trainStepMs, trainStepRatio,
+                                precision == "bf16" ? "0.50" : "0.95", spread(rounds.compactMap(\.trainStepRatio))))
+            lines.append(String(format: "  predict       %.1f ms → ratio %.2f (target ≤ 0.40%@)", reference.predictMs, predictRatio,
+                                spread(rounds.compactMap(\.predictRatio))))
             lines.append(String(format: "  peak RSS      %.0f MB (ctd target ≤ 1400 MB)", reference.peakRssMb))
         } else {
             lines.append("reference not measured (pass --python \"$(scripts/tf_venv.sh)\"); figures measured here earlier: TF 1124 ms per step, 238 ms per scan, 2.26 GB")

@@ -80,18 +80,21 @@ struct Bench: ParsableCommand {
 
         @Option(help: "Precision of the convolutions and activations: f32 or bf16.") var precision: Precision = .f32
         @Option(help: "Timed training steps (after one warm-up).") var steps = 5
+        @Option(help: "Repeat the measurement (ours, then TensorFlow's) this many times and report medians: a shared machine's speed drifts from minute to minute.") var rounds = 1
         @Option(help: "A python with TensorFlow, e.g. \"$(scripts/tf_venv.sh)\", to measure the reference in the same run.") var python: String?
         @Option(help: "The reference script.") var referenceScript = "scripts/reference_model.py"
         @Flag(help: "Print the report as one JSON object on the last line.") var json = false
 
         func validate() throws {
             guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
+            guard (1...50).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 50") }
         }
 
         func run() throws {
             let report: EngineBenchmark.Report
             do {
-                report = try EngineBenchmark(precision: precision, steps: steps, python: python, referenceScript: referenceScript).run()
+                report = try EngineBenchmark(precision: precision, steps: steps, rounds: rounds, python: python, referenceScript: referenceScript)
+                    .run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             } catch {
                 throw fail(error)
             }
