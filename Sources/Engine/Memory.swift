@@ -8,6 +8,8 @@ public final class Memory: @unchecked Sendable {
     private let buffer: UnsafeMutableRawPointer
     /// Bytes in the buffer.
     public let byteCount: Int
+    /// For a view: the memory whose bytes it uses (kept alive by the view; it frees them).
+    private let owner: Memory?
 
     /// A zero-filled buffer for `descriptor`. Throws when the memory cannot be had.
     public init(_ descriptor: MemoryDescriptor, engine: Engine) throws(EngineError) {
@@ -25,11 +27,32 @@ public final class Memory: @unchecked Sendable {
             throw error
         }
         handle = memory!
+        owner = nil
+    }
+
+    private init(view descriptor: MemoryDescriptor, of owner: Memory, byteOffset: Int, engine: Engine) throws(EngineError) {
+        self.descriptor = descriptor
+        self.owner = owner
+        byteCount = descriptor.spanBytes
+        buffer = owner.buffer + byteOffset
+        var memory: dnnl_memory_t?
+        var desc = descriptor.raw
+        try check(dnnl_memory_create(&memory, &desc, engine.handle, buffer), "create a view \(descriptor)")
+        handle = memory!
+    }
+
+    /// `descriptor` laid over this memory's bytes from `byteOffset` on, without a copy (e.g. one
+    /// sample's slices of a batch, or a `MemoryDescriptor.window`).
+    /// - Precondition: the view lies inside this memory.
+    public func view(_ descriptor: MemoryDescriptor, byteOffset: Int, engine: Engine) throws(EngineError) -> Memory {
+        precondition(byteOffset >= 0 && byteOffset + descriptor.spanBytes <= byteCount,
+                     "view of \(descriptor.spanBytes) bytes at \(byteOffset) outside a buffer of \(byteCount)")
+        return try Memory(view: descriptor, of: self, byteOffset: byteOffset, engine: engine)
     }
 
     deinit {
         mustSucceed(dnnl_memory_destroy(handle), "destroy memory")
-        buffer.deallocate()
+        if owner == nil { buffer.deallocate() }
     }
 
     /// Sets every byte to zero.

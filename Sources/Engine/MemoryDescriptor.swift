@@ -53,6 +53,29 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
         return dnnl_memory_desc_get_size(&copy)
     }
 
+    /// Bytes from the first element to just past the last one: `byteCount` for a whole tensor,
+    /// less for a `window` (whose strides are its parent's).
+    public var spanBytes: Int {
+        guard raw.format_kind == dnnl_blocked else { return byteCount }
+        var copy = raw
+        let blocking = copy.format_desc.blocking
+        let (strides, blocks, indices) = withUnsafeBytes(of: &copy.format_desc.blocking) { _ in
+            (Self.values(blocking.strides), Self.values(blocking.inner_blks), Self.values(blocking.inner_idxs))
+        }
+        var blockOf = [Int](repeating: 1, count: dims.count), innerElements = 1
+        for b in 0..<Int(blocking.inner_nblks) {
+            blockOf[indices[b]] *= blocks[b]
+            innerElements *= blocks[b]
+        }
+        var last = 0
+        for (d, extent) in dims.enumerated() { last += ((extent + blockOf[d] - 1) / blockOf[d] - 1) * strides[d] }
+        return (last + innerElements) * type.byteWidth
+    }
+
+    private static func values(_ tuple: dnnl_dims_t) -> [Int] {
+        withUnsafeBytes(of: tuple) { Array($0.bindMemory(to: Int64.self)).map(Int.init) }
+    }
+
     /// Elements in the logical tensor.
     public var elementCount: Int { dims.reduce(1, *) }
 
@@ -62,6 +85,21 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
     /// The same dims in the other element type, in the plain layout or `.any`.
     public func with(type: DataType, layout: Layout = .plain) -> MemoryDescriptor {
         MemoryDescriptor(dims: dims, type: type, layout: layout)
+    }
+
+    /// The part of a tensor in this layout that starts at `offsets` and spans `dims`, without a
+    /// copy: a descriptor with this layout's strides, and the byte offset of its first element
+    /// (lay it over the tensor's buffer with `Memory.view`). Reorders read and write such windows.
+    /// - Precondition: the window lies inside the tensor (and, for blocked layouts, starts on a block).
+    public func window(dims: [Int], offsets: [Int]) -> (descriptor: MemoryDescriptor, byteOffset: Int) {
+        precondition(dims.count == self.dims.count && offsets.count == dims.count, "window \(dims) at \(offsets) of \(self)")
+        var parent = raw
+        var sub = dnnl_memory_desc_t()
+        mustSucceed(withDims(dims) { d in withDims(offsets) { o in dnnl_memory_desc_init_submemory(&sub, &parent, d, o) } },
+                    "window \(dims) at \(offsets) of \(self)")
+        let byteOffset = Int(sub.offset0) * type.byteWidth
+        sub.offset0 = 0
+        return (MemoryDescriptor(raw: sub), byteOffset)
     }
 
     public static func == (a: MemoryDescriptor, b: MemoryDescriptor) -> Bool {

@@ -25,7 +25,10 @@ final class ConvBlock {
     let runningVariance: Memory
 
     // Activations.
-    let convolved: Memory     // conv + ReLU output; reused for its gradient in backward
+    /// conv + ReLU output, reused for its gradient in backward; nil when `slices` do the work.
+    private let convolved: Memory?
+    /// The first block convolves and pools a few slices at a time (see `ConvSlices`).
+    private let slices: ConvSlices?
     let pooled: Memory
     let output: Memory
     private let workspace: Memory?
@@ -122,7 +125,12 @@ final class ConvBlock {
         runningVariance = try Memory(vector, engine: engine)
         batchMean = try Memory(vector, engine: engine)
         batchVariance = try Memory(vector, engine: engine)
-        convolved = try Memory(convDescriptor, engine: engine)
+        // One input channel in a plain layout (the scan): a piece's slices are contiguous.
+        let sliced = inChannels == 1 && input.isPlain && input.type == .f32 && !needsInputGradient
+        slices = sliced ? try ConvSlices(engine: engine, batch: batch, input: input, outChannels: outChannels, size: size,
+                                         weights: computeDescriptor, weightGradient: training ? gradientDescriptor : nil,
+                                         pooled: pooledDescriptor) : nil
+        convolved = sliced ? nil : try Memory(convDescriptor, engine: engine)
         pooled = try Memory(pooledDescriptor, engine: engine)
         output = try Memory(pooledDescriptor, engine: engine)
 
@@ -134,7 +142,7 @@ final class ConvBlock {
         let normTraining = try Primitive.batchNormForward(engine: engine, data: pooledDescriptor, epsilon: Architecture.batchNormEpsilon, mode: .training)
         self.poolTraining = poolTraining
         self.normTraining = normTraining
-        workspace = try Memory(poolTraining.memoryDescriptor(for: .workspace)!, engine: engine)
+        workspace = sliced ? nil : try Memory(poolTraining.memoryDescriptor(for: .workspace)!, engine: engine)
 
         let normBackward = try Primitive.batchNormBackward(engine: engine, diffData: pooledDescriptor, data: pooledDescriptor,
                                                            epsilon: Architecture.batchNormEpsilon, forward: normTraining)
@@ -169,22 +177,31 @@ final class ConvBlock {
     /// Runs the block on `input` into `output`. Training mode normalises with the batch's statistics
     /// and moves the running ones towards them (Keras momentum 0.99); inference uses the running ones.
     func forward(_ input: Memory, training useBatchStatistics: Bool, stream: Stream) throws(EngineError) {
-        try profiler.measure("\(label) conv+relu forward") { () throws(EngineError) in
-            try convolution.execute(on: stream, [.src: input, .weights: computeWeights?.memory ?? weights, .bias: bias, .dst: convolved])
-        }
-        if useBatchStatistics, let poolTraining, let normTraining, let workspace {
-            try profiler.measure("\(label) pool forward") { () throws(EngineError) in
-                try poolTraining.execute(on: stream, [.src: convolved, .dst: pooled, .workspace: workspace])
+        let useBatchStatistics = useBatchStatistics && normTraining != nil
+        if let slices {
+            try slices.forward(input, weights: computeWeights?.memory ?? weights, bias: bias, into: pooled, training: useBatchStatistics,
+                               stream: stream, profiler: profiler, label: label)
+        } else if let convolved {
+            try profiler.measure("\(label) conv+relu forward") { () throws(EngineError) in
+                try convolution.execute(on: stream, [.src: input, .weights: computeWeights?.memory ?? weights, .bias: bias, .dst: convolved])
             }
+            if useBatchStatistics, let poolTraining, let workspace {
+                try profiler.measure("\(label) pool forward") { () throws(EngineError) in
+                    try poolTraining.execute(on: stream, [.src: convolved, .dst: pooled, .workspace: workspace])
+                }
+            } else {
+                try profiler.measure("\(label) pool forward") { () throws(EngineError) in
+                    try poolInference.execute(on: stream, [.src: convolved, .dst: pooled])
+                }
+            }
+        }
+        if useBatchStatistics, let normTraining {
             try profiler.measure("\(label) batchnorm forward") { () throws(EngineError) in
                 try normTraining.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
                                                       .mean: batchMean, .variance: batchVariance])
             }
             updateRunningStatistics()
         } else {
-            try profiler.measure("\(label) pool forward") { () throws(EngineError) in
-                try poolInference.execute(on: stream, [.src: convolved, .dst: pooled])
-            }
             try profiler.measure("\(label) batchnorm forward") { () throws(EngineError) in
                 try normInference.execute(on: stream, [.src: pooled, .dst: output, .scale: gamma, .shift: beta,
                                                        .mean: runningMean, .variance: runningVariance])
@@ -195,13 +212,24 @@ final class ConvBlock {
     /// Back-propagates `outputGradient` (same layout as `output`) after a training forward pass on
     /// `input`: fills the parameter gradients and, unless this is the first block, `gradients.input`.
     func backward(_ outputGradient: Memory, input: Memory, stream: Stream) throws(EngineError) {
-        guard let g = gradients, let workspace else { preconditionFailure("backward on an inference block") }
+        guard let g = gradients else { preconditionFailure("backward on an inference block") }
         try profiler.measure("\(label) batchnorm backward") { () throws(EngineError) in
             try g.normBackward.execute(on: stream, [.src: pooled, .mean: batchMean, .variance: batchVariance, .diffDst: outputGradient,
                                                    .scale: gamma, .shift: beta, .diffSrc: g.pooled, .diffScale: g.gamma, .diffShift: g.beta])
         }
         try profiler.measure("\(label) relu+pool backward") { () throws(EngineError) in
             try g.reluBackward.execute(on: stream, [.dst: pooled, .diffDst: g.pooled, .diffSrc: g.pooled])
+        }
+        if let slices {
+            try slices.backward(g.pooled, input: input, weightGradient: g.gradientReorder?.source ?? g.weights, biasGradient: g.bias,
+                                stream: stream, profiler: profiler, label: label)
+            if let (reorder, source) = g.gradientReorder {
+                try reorder.execute(on: stream, [.src: source, .dst: g.weights])
+            }
+            return
+        }
+        guard let convolved, let workspace else { preconditionFailure("an unsliced training block without its buffers") }
+        try profiler.measure("\(label) relu+pool backward") { () throws(EngineError) in
             // `convolved` now receives the gradient of the convolution's output.
             try g.poolBackward.execute(on: stream, [.diffDst: g.pooled, .diffSrc: convolved, .workspace: workspace])
         }
