@@ -42,7 +42,9 @@ let package = Package(
         .target(name: "Catalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
 
         // MARK: ③ Train and ④ predict: the compute engine
-        .target(name: "Engine", dependencies: ["CDNNL"]),
+        // 2×2×2 max pooling for the first block's pieces, on oneDNN's OpenMP (libgomp) threads.
+        .target(name: "CPoolKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("gomp")]),
+        .target(name: "Engine", dependencies: ["CDNNL", "CPoolKernels"]),
         .target(name: "Model", dependencies: ["Engine", "SeededRandom", "AtomicFile"]),
         .target(name: "Training", dependencies: ["Model", "Engine", "Preprocess", "NIfTI", "SeededRandom", "ContentHash", "AtomicFile", "Reports"]),
 

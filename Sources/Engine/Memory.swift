@@ -5,7 +5,7 @@ import CDNNL
 public final class Memory: @unchecked Sendable {
     public let descriptor: MemoryDescriptor
     let handle: dnnl_memory_t
-    private let buffer: UnsafeMutableRawPointer
+    let buffer: UnsafeMutableRawPointer
     /// Bytes in the buffer.
     public let byteCount: Int
     /// For a view: the memory whose bytes it uses (kept alive by the view; it frees them).

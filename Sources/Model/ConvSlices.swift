@@ -2,12 +2,13 @@ import Engine
 
 /// The first block's convolution and pooling, one sample and a few x-slices at a time.
 ///
-/// At 128×128×64 the first convolution's output is 504 MB for a batch of two, and whole-tensor
-/// passes read or write it five times a step (convolve, pool, pool backward, weight gradient) —
-/// memory traffic, not arithmetic, was most of the block's time. Here each piece's convolution
-/// output (a few MB) is pooled while it is still in cache and only the pooled piece is stored;
-/// backward makes each piece's gradient the same way and sums the pieces' weight gradients. The
-/// arithmetic is the same; the 504 MB tensor never exists (training needs ~500 MB less).
+/// At 128×128×64 the first convolution's output is 504 MB for a batch of two; whole-tensor passes
+/// over it (convolve, pool, pool backward, weight gradient) were memory traffic more than
+/// arithmetic. Here each piece's convolution output (about 8 MB) is pooled while it is still in
+/// cache — by `BlockedMaxPool` (oneDNN's pooling was 5× slower on it) or, for layouts that does
+/// not take, by oneDNN — and only the pooled piece is kept; backward makes each piece's gradient
+/// the same way and sums the pieces' weight gradients. The arithmetic is the same; the 504 MB
+/// tensor never exists (training needs about 500 MB less).
 final class ConvSlices {
     /// Pooled x-slices [start, start + count) of one sample.
     struct Piece: Equatable {
@@ -36,21 +37,23 @@ final class ConvSlices {
     /// The primitives and buffers for pieces of one size.
     private final class Kernels {
         let source: MemoryDescriptor
-        let window: MemoryDescriptor
         let convolution: Primitive
         let convolved: Memory
-        let pooled: Memory
-        let poolInference: Primitive
-        let store: Primitive
-        let training: Training?
+        /// oneDNN's pooling, for layouts `BlockedMaxPool` does not take (CPUs without AVX-512).
+        let pooling: Pooling?
+        /// The weight gradient of one piece (training only).
+        let weightsBackward: Primitive?
+        let weightGradient: Memory?
+        let biasGradient: Memory?
 
-        struct Training {
-            let pool: Primitive
-            let load: Primitive
-            let poolBackward: Primitive
-            let weightsBackward: Primitive
-            let weightGradient: Memory
-            let biasGradient: Memory
+        struct Pooling {
+            let window: MemoryDescriptor
+            let pooled: Memory
+            let inference: Primitive
+            let store: Primitive
+            let training: Primitive?
+            let load: Primitive?
+            let backward: Primitive?
         }
 
         init(count: Int, engine: Engine, inChannels: Int, outChannels: Int, size: [Int], weights: MemoryDescriptor,
@@ -59,35 +62,48 @@ final class ConvSlices {
             let pooledDims = [1, outChannels, count, convSize[1] / 2, convSize[2] / 2]
             let vector = MemoryDescriptor(dims: [outChannels])
             source = MemoryDescriptor(dims: [1, inChannels, 2 * count + 2, size[1], size[2]])
-            window = pooledTensor.window(dims: pooledDims, offsets: [0, 0, 0, 0, 0]).descriptor
             convolution = try .convolutionForward(engine: engine, src: source, weights: weights, bias: vector,
                                                   dst: MemoryDescriptor(dims: [1, outChannels, 2 * count, convSize[1], convSize[2]], layout: .any),
                                                   mode: weightGradient == nil ? .inference : .training, relu: true)
             let convolvedDescriptor = convolution.memoryDescriptor(for: .dst)!
             convolved = try Memory(convolvedDescriptor, engine: engine)
-            poolInference = try .maxPoolForward(engine: engine, src: convolvedDescriptor, dst: MemoryDescriptor(dims: pooledDims, layout: .any), mode: .inference)
-            let pieceDescriptor = poolInference.memoryDescriptor(for: .dst)!
-            pooled = try Memory(pieceDescriptor, engine: engine)
-            store = try .reorder(engine: engine, from: pieceDescriptor, to: window)
-            guard let weightGradient else { training = nil; return }
-            let pool = try Primitive.maxPoolForward(engine: engine, src: convolvedDescriptor, dst: pieceDescriptor, mode: .training)
-            training = Training(
-                pool: pool,
-                load: try .reorder(engine: engine, from: window, to: pieceDescriptor),
-                poolBackward: try .maxPoolBackward(engine: engine, diffSrc: convolvedDescriptor, diffDst: pieceDescriptor, forward: pool),
-                weightsBackward: try .convolutionBackwardWeights(engine: engine, src: source, diffWeights: weightGradient, diffBias: vector,
-                                                                 diffDst: convolvedDescriptor, forward: convolution),
-                weightGradient: try Memory(weightGradient, engine: engine),
-                biasGradient: try Memory(vector, engine: engine))
+            if BlockedMaxPool.supports(piece: convolvedDescriptor, pooled: pooledTensor) {
+                pooling = nil
+            } else {
+                let window = pooledTensor.window(dims: pooledDims, offsets: [0, 0, 0, 0, 0]).descriptor
+                let inference = try Primitive.maxPoolForward(engine: engine, src: convolvedDescriptor, dst: MemoryDescriptor(dims: pooledDims, layout: .any),
+                                                             mode: .inference)
+                let piece = inference.memoryDescriptor(for: .dst)!
+                let training = weightGradient == nil ? nil : try Primitive.maxPoolForward(engine: engine, src: convolvedDescriptor, dst: piece, mode: .training)
+                pooling = Pooling(window: window, pooled: try Memory(piece, engine: engine), inference: inference,
+                                  store: try .reorder(engine: engine, from: piece, to: window), training: training,
+                                  load: training == nil ? nil : try .reorder(engine: engine, from: window, to: piece),
+                                  backward: try training.map { (forward) throws(EngineError) in
+                                      try .maxPoolBackward(engine: engine, diffSrc: convolvedDescriptor, diffDst: piece, forward: forward)
+                                  })
+            }
+            guard let weightGradient else { weightsBackward = nil; self.weightGradient = nil; biasGradient = nil; return }
+            weightsBackward = try .convolutionBackwardWeights(engine: engine, src: source, diffWeights: weightGradient, diffBias: vector,
+                                                              diffDst: convolvedDescriptor, forward: convolution)
+            self.weightGradient = try Memory(weightGradient, engine: engine)
+            biasGradient = try Memory(vector, engine: engine)
         }
+    }
+
+    /// What the backward pass needs of a piece's pooling: which value was each window's maximum.
+    private enum Record {
+        case argmax(BlockedMaxPool.Argmax)
+        case workspace(Memory)
     }
 
     let pieces: [Piece]
     private let kernels: [Int: Kernels]
     private let sourceOffsets: [Int]
     private let pooledOffsets: [Int]
-    /// Pooling's record of each window's maximum, per piece (training only).
-    private let workspaces: [Memory]
+    /// Per piece, what backward needs of its pooling (training only).
+    private let records: [Record]
+    /// For pooling without training: a scratch argmax per piece size.
+    private let scratch: [Int: BlockedMaxPool.Argmax]
     private let engine: Engine
 
     /// - Parameters:
@@ -115,13 +131,19 @@ final class ConvSlices {
         pooledOffsets = pieces.map {
             pooled.window(dims: [1, outChannels, $0.count, convSize[1] / 2, convSize[2] / 2], offsets: [$0.sample, 0, $0.start, 0, 0]).byteOffset
         }
-        var workspaces: [Memory] = []
+        var records: [Record] = []
         if weightGradient != nil {
             for piece in pieces {
-                workspaces.append(try Memory(kernels[piece.count]!.training!.pool.memoryDescriptor(for: .workspace)!, engine: engine))
+                let k = kernels[piece.count]!
+                if let training = k.pooling?.training {
+                    records.append(.workspace(try Memory(training.memoryDescriptor(for: .workspace)!, engine: engine)))
+                } else {
+                    records.append(.argmax(BlockedMaxPool.Argmax(piece: k.convolved.descriptor)))
+                }
             }
         }
-        self.workspaces = workspaces
+        self.records = records
+        scratch = kernels.compactMapValues { $0.pooling == nil ? BlockedMaxPool.Argmax(piece: $0.convolved.descriptor) : nil }
     }
 
     /// Convolution + ReLU and pooling of `input` into `pooled`; `training` keeps what backward needs.
@@ -134,12 +156,18 @@ final class ConvSlices {
                 try k.convolution.execute(on: stream, [.src: source, .weights: weights, .bias: bias, .dst: k.convolved])
             }
             try profiler.measure("\(label) pool forward") { () throws(EngineError) in
-                if training, let t = k.training {
-                    try t.pool.execute(on: stream, [.src: k.convolved, .dst: k.pooled, .workspace: workspaces[index]])
+                let record = training ? records[index] : nil
+                if let p = k.pooling {
+                    if case .workspace(let workspace) = record, let pool = p.training {
+                        try pool.execute(on: stream, [.src: k.convolved, .dst: p.pooled, .workspace: workspace])
+                    } else {
+                        try p.inference.execute(on: stream, [.src: k.convolved, .dst: p.pooled])
+                    }
+                    try p.store.execute(on: stream, [.src: p.pooled, .dst: try pooled.view(p.window, byteOffset: pooledOffsets[index], engine: engine)])
                 } else {
-                    try k.poolInference.execute(on: stream, [.src: k.convolved, .dst: k.pooled])
+                    let argmax = if case .argmax(let a) = record { a } else { scratch[piece.count]! }
+                    BlockedMaxPool.forward(k.convolved, into: pooled, sample: piece.sample, xOffset: piece.start, argmax: argmax)
                 }
-                try k.store.execute(on: stream, [.src: k.pooled, .dst: try pooled.view(k.window, byteOffset: pooledOffsets[index], engine: engine)])
             }
         }
     }
@@ -150,26 +178,37 @@ final class ConvSlices {
                   stream: Stream, profiler: Profiler?, label: String) throws(EngineError) {
         for (index, piece) in pieces.enumerated() {
             let k = kernels[piece.count]!
-            guard let t = k.training else { preconditionFailure("backward on inference slices") }
+            guard let weightsBackward = k.weightsBackward, let pieceWeights = k.weightGradient, let pieceBias = k.biasGradient else {
+                preconditionFailure("backward on inference slices")
+            }
             try profiler.measure("\(label) relu+pool backward") { () throws(EngineError) in
-                let window = try pooledGradient.view(k.window, byteOffset: pooledOffsets[index], engine: engine)
-                try t.load.execute(on: stream, [.src: window, .dst: k.pooled])
                 // The piece's convolution output buffer receives its gradient.
-                try t.poolBackward.execute(on: stream, [.diffDst: k.pooled, .diffSrc: k.convolved, .workspace: workspaces[index]])
+                switch records[index] {
+                case .argmax(let argmax):
+                    BlockedMaxPool.backward(pooledGradient, sample: piece.sample, xOffset: piece.start, argmax: argmax, into: k.convolved)
+                case .workspace(let workspace):
+                    guard let p = k.pooling, let load = p.load, let backward = p.backward else { preconditionFailure("no oneDNN pooling") }
+                    let window = try pooledGradient.view(p.window, byteOffset: pooledOffsets[index], engine: engine)
+                    try load.execute(on: stream, [.src: window, .dst: p.pooled])
+                    try backward.execute(on: stream, [.diffDst: p.pooled, .diffSrc: k.convolved, .workspace: workspace])
+                }
             }
             try profiler.measure("\(label) conv backward weights") { () throws(EngineError) in
                 let source = try input.view(k.source, byteOffset: sourceOffsets[index], engine: engine)
                 let first = index == 0
-                try t.weightsBackward.execute(on: stream, [.src: source, .diffDst: k.convolved,
-                                                           .diffWeights: first ? weightGradient : t.weightGradient,
-                                                           .diffBias: first ? biasGradient : t.biasGradient])
+                try weightsBackward.execute(on: stream, [.src: source, .diffDst: k.convolved,
+                                                         .diffWeights: first ? weightGradient : pieceWeights,
+                                                         .diffBias: first ? biasGradient : pieceBias])
                 if !first {
-                    Self.add(t.weightGradient, into: weightGradient)
-                    Self.add(t.biasGradient, into: biasGradient)
+                    Self.add(pieceWeights, into: weightGradient)
+                    Self.add(pieceBias, into: biasGradient)
                 }
             }
         }
     }
+
+    /// Whether the pieces are pooled by `BlockedMaxPool` (else by oneDNN's pooling).
+    var usesBlockedMaxPool: Bool { kernels.values.allSatisfy { $0.pooling == nil } }
 
     private static func add(_ source: Memory, into target: Memory) {
         target.withFloats { t in

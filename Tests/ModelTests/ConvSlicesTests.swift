@@ -4,11 +4,11 @@ import Testing
 
 /// The first block's piecewise convolution + ReLU + pooling against a naive reference: the
 /// pooled output, and the weight and bias gradients summed over the pieces.
-@Suite struct ConvSlicesTests {
+@Suite(.serialized) struct ConvSlicesTests {
     let engine: Engine
     let stream: Stream
     // batch 2, one channel, 11×8×9 → conv 9×6×7 → pooled 4×3×3 (the odd x-slice is dropped, as Keras does)
-    let batch = 2, channels = 5, size = [11, 8, 9]
+    let batch = 2, channels = 16
 
     init() throws {
         engine = try Engine()
@@ -24,33 +24,58 @@ import Testing
         #expect(ConvSlices.slicesPerPiece(convolvedSliceBytes: 10, pooledExtent: 4) == 4)
     }
 
-    @Test(arguments: [1, 3, 4])
-    func matchesTheNaiveBlock(slicesPerPiece: Int) throws {
+    /// Sizes with odd convolution extents (the trailing slice pooling drops) along each axis; the
+    /// pooled tensor in oneDNN's 16-channel blocks (pooled by `BlockedMaxPool`) or plain (by oneDNN).
+    @Test(arguments: [([11, 8, 9], 1, true), ([11, 8, 9], 3, true), ([11, 8, 9], 4, false), ([10, 9, 8], 2, true), ([10, 9, 8], 3, false)])
+    func matchesTheNaiveBlock(size: [Int], slicesPerPiece: Int, blocked: Bool) throws {
+        try check(size: size, slicesPerPiece: slicesPerPiece, blocked: blocked)
+    }
+
+    /// BlockedMaxPool's portable C code, which runs where AVX-512 does not.
+    @Test func thePortablePoolingGivesTheSameResults() throws {
+        BlockedMaxPool.usePortableCode(true)
+        defer { BlockedMaxPool.usePortableCode(false) }
+        try check(size: [11, 8, 9], slicesPerPiece: 3, blocked: true)
+        try check(size: [10, 9, 8], slicesPerPiece: 2, blocked: true)
+    }
+
+    func check(size: [Int], slicesPerPiece: Int, blocked: Bool) throws {
         let conv = size.map { $0 - 2 }, pooledSize = conv.map { $0 / 2 }
         let input = values(batch * size.reduce(1, *), seed: 1)
         let weights = values(channels * 27, seed: 2).map { $0 * 0.8 }, bias = values(channels, seed: 3).map { $0 * 0.2 }
         let pooledDims = [batch, channels] + pooledSize
+        // The weights in the layout oneDNN's convolution picks, as the network keeps them (that
+        // makes it choose 16-channel blocks for its output, which BlockedMaxPool takes).
+        let plainWeights = MemoryDescriptor(dims: [channels, 1, 3, 3, 3])
+        let chosenWeights = try Primitive.convolutionForward(
+            engine: engine, src: MemoryDescriptor(dims: [1, 1] + size), weights: MemoryDescriptor(dims: [channels, 1, 3, 3, 3], layout: .any),
+            bias: MemoryDescriptor(dims: [channels]), dst: MemoryDescriptor(dims: [1, channels] + conv, layout: .any), mode: .training, relu: true)
+            .memoryDescriptor(for: .weights)!
+        let weightsDescriptor = blocked ? chosenWeights : plainWeights
         let slices = try ConvSlices(engine: engine, batch: batch, input: MemoryDescriptor(dims: [batch, 1] + size), outChannels: channels,
-                                    size: size, weights: MemoryDescriptor(dims: [channels, 1, 3, 3, 3]),
+                                    size: size, weights: weightsDescriptor,
                                     weightGradient: MemoryDescriptor(dims: [channels, 1, 3, 3, 3]),
-                                    pooled: MemoryDescriptor(dims: pooledDims), slicesPerPiece: slicesPerPiece)
-        let inputMemory = try memory([batch, 1] + size, input), pooled = try memory(pooledDims)
-        try slices.forward(inputMemory, weights: try memory([channels, 1, 3, 3, 3], weights), bias: try memory([channels], bias),
+                                    pooled: MemoryDescriptor(dims: pooledDims, layout: blocked ? .channelBlocked16 : .plain),
+                                    slicesPerPiece: slicesPerPiece)
+        #expect(slices.usesBlockedMaxPool == blocked)
+        let inputMemory = try memory([batch, 1] + size, input)
+        let pooled = try Memory(MemoryDescriptor(dims: pooledDims, layout: blocked ? .channelBlocked16 : .plain), engine: engine)
+        try slices.forward(inputMemory, weights: try reordered(try memory([channels, 1, 3, 3, 3], weights), to: weightsDescriptor), bias: try memory([channels], bias),
                            into: pooled, training: true, stream: stream, profiler: nil, label: "test")
-        let (expected, argmax) = naiveForward(input, weights: weights, bias: bias)
-        #expect(maxDifference(pooled.read(), expected) < 1e-5)
+        let (expected, argmax) = naiveForward(input, size: size, weights: weights, bias: bias)
+        #expect(maxDifference(try plain(pooled).read(), expected) < 1e-5)
 
         // ReLU's gradient is applied to the pooled gradient before it comes here (as ConvBlock does).
         let pooledGradient = zip(values(expected.count, seed: 4), expected).map { $1 > 0 ? $0 : 0 }
         let weightGradient = try memory([channels, 1, 3, 3, 3]), biasGradient = try memory([channels])
-        try slices.backward(try memory(pooledDims, pooledGradient), input: inputMemory, weightGradient: weightGradient,
+        try slices.backward(try reordered(try memory(pooledDims, pooledGradient), to: pooled.descriptor), input: inputMemory, weightGradient: weightGradient,
                             biasGradient: biasGradient, stream: stream, profiler: nil, label: "test")
         var dWeights = [Float](repeating: 0, count: channels * 27), dBias = [Float](repeating: 0, count: channels)
         for (p, g) in pooledGradient.enumerated() where g != 0 {
             let (n, c, x, y, z) = argmax[p]
             dBias[c] += g
             for a in 0..<3 { for b in 0..<3 { for d in 0..<3 {
-                dWeights[c * 27 + (a * 3 + b) * 3 + d] += g * input[inputIndex(n, x + a, y + b, z + d)]
+                dWeights[c * 27 + (a * 3 + b) * 3 + d] += g * input[inputIndex(n, x + a, y + b, z + d, size)]
             } } }
         }
         #expect(maxDifference(weightGradient.read(), dWeights) < 1e-4)
@@ -59,12 +84,12 @@ import Testing
     }
 
     /// Conv (valid, 3³) + bias + ReLU, then 2³ max pooling; with the position of each window's maximum.
-    func naiveForward(_ input: [Float], weights: [Float], bias: [Float]) -> ([Float], [(Int, Int, Int, Int, Int)]) {
+    func naiveForward(_ input: [Float], size: [Int], weights: [Float], bias: [Float]) -> ([Float], [(Int, Int, Int, Int, Int)]) {
         let conv = size.map { $0 - 2 }, p = conv.map { $0 / 2 }
         func convolved(_ n: Int, _ c: Int, _ x: Int, _ y: Int, _ z: Int) -> Float {
             var sum = bias[c]
             for a in 0..<3 { for b in 0..<3 { for d in 0..<3 {
-                sum += weights[c * 27 + (a * 3 + b) * 3 + d] * input[inputIndex(n, x + a, y + b, z + d)]
+                sum += weights[c * 27 + (a * 3 + b) * 3 + d] * input[inputIndex(n, x + a, y + b, z + d, size)]
             } } }
             return max(sum, 0)
         }
@@ -81,7 +106,15 @@ import Testing
         return (out, positions)
     }
 
-    func inputIndex(_ n: Int, _ x: Int, _ y: Int, _ z: Int) -> Int { ((n * size[0] + x) * size[1] + y) * size[2] + z }
+    func inputIndex(_ n: Int, _ x: Int, _ y: Int, _ z: Int, _ size: [Int]) -> Int { ((n * size[0] + x) * size[1] + y) * size[2] + z }
+
+    func reordered(_ memory: Memory, to target: MemoryDescriptor) throws -> Memory {
+        let out = try Memory(target, engine: engine)
+        try Primitive.reorder(engine: engine, from: memory.descriptor, to: target).execute(on: stream, [.src: memory, .dst: out])
+        return out
+    }
+
+    func plain(_ memory: Memory) throws -> Memory { try reordered(memory, to: MemoryDescriptor(dims: memory.descriptor.dims)) }
 
     func memory(_ dims: [Int], _ contents: [Float]? = nil) throws -> Memory {
         let memory = try Memory(MemoryDescriptor(dims: dims), engine: engine)
