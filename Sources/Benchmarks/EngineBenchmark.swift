@@ -55,6 +55,13 @@ public struct EngineBenchmark {
         /// Median ms per stage of a training step, in execution order.
         public var stages: [Stage]
         public var oneDNNVersion: String
+        /// The implementations oneDNN chose for the training network, by operation.
+        public var implementations: [Implementation] = []
+
+        public struct Implementation: Codable, Sendable {
+            public var operation: String
+            public var implementation: String
+        }
         /// TensorFlow's medians over the rounds.
         public var reference: Reference?
         /// Each round's medians, with TensorFlow's from the same round.
@@ -101,7 +108,7 @@ public struct EngineBenchmark {
             case trainStepMs = "train_step_ms", firstStepMs = "first_step_ms", trainGFLOPs = "train_gflops_per_s"
             case predictMs = "predict_ms", predictGFLOPs = "predict_gflops_per_s", peakRssMb = "peak_rss_mb"
             case augmentationMs = "augmentation_ms", augmentationShare = "augmentation_share", seedEpochSeconds = "seed_epoch_seconds"
-            case stages, oneDNNVersion = "onednn_version", reference, rounds
+            case stages, oneDNNVersion = "onednn_version", implementations, reference, rounds
             case trainStepRatio = "train_step_ratio", predictRatio = "predict_ratio"
         }
     }
@@ -117,9 +124,10 @@ public struct EngineBenchmark {
         var firstStep = 0.0
         var stageSamples: [String: [Double]] = [:], stageOrder: [String] = []
         var references: [Report.Reference] = []
+        var implementations: [Report.Implementation] = []
         for index in 0..<rounds {
             let ours = try measureOnce(inputs: inputs, labels: labels)
-            if index == 0 { (firstStep, stageOrder) = (ours.firstStep, ours.stageOrder) }
+            if index == 0 { (firstStep, stageOrder, implementations) = (ours.firstStep, ours.stageOrder, ours.implementations) }
             for (name, samples) in ours.stages { stageSamples[name, default: []] += samples }
             let reference = try python.map { try runReference(python: $0) }
             if let reference { references.append(reference) }
@@ -141,7 +149,7 @@ public struct EngineBenchmark {
             peakRssMb: Double(ProcessMemory.peak()) / 1_048_576,
             augmentationMs: augment * 1000, augmentationShare: augment / step,
             stages: stageOrder.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
-            oneDNNVersion: EngineInfo.version, reference: nil, rounds: measured)
+            oneDNNVersion: EngineInfo.version, implementations: implementations, reference: nil, rounds: measured)
         report.estimateSeedEpoch()
         if let first = references.first {
             report.reference = Report.Reference(trainStepMs: median(references.map(\.trainStepMs)), predictMs: median(references.map(\.predictMs)),
@@ -157,7 +165,7 @@ public struct EngineBenchmark {
     /// One round of our own figures: prediction first, with its own network, so that the
     /// training network's memory does not count; then the training steps, stage by stage.
     private func measureOnce(inputs: [Float], labels: [Float]) throws
-        -> (step: Double, firstStep: Double, predict: Double, stages: [String: [Double]], stageOrder: [String]) {
+        -> (step: Double, firstStep: Double, predict: Double, stages: [String: [Double]], stageOrder: [String], implementations: [Report.Implementation]) {
         let sample = architecture.width * architecture.height * architecture.depth
         var predictTimes: [Double] = []
         do {
@@ -180,7 +188,8 @@ public struct EngineBenchmark {
             stepTimes.append(try timed { try network.trainStep(inputs: inputs, labels: labels) }.seconds)
             for (name, seconds) in profiler.seconds { stageSamples[name, default: []].append(seconds) }
         }
-        return (median(stepTimes), first, median(predictTimes), stageSamples, profiler.order)
+        return (median(stepTimes), first, median(predictTimes), stageSamples, profiler.order,
+                network.implementations.map { Report.Implementation(operation: $0.operation, implementation: $0.implementation) })
     }
 
     /// The training augmentation of one batch (rotate + clip), median seconds.
@@ -244,6 +253,8 @@ extension EngineBenchmark.Report {
             "stage                                 ms",
         ]
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }
+        lines.append("implementations (training network)")
+        for item in implementations { lines.append("  " + item.operation.padding(toLength: 44, withPad: " ", startingAt: 0) + item.implementation) }
         if let reference, let trainStepRatio, let predictRatio {
             let spread = { (ratios: [Double]) in ratios.count > 1 ? String(format: ", rounds %.2f–%.2f", ratios.min()!, ratios.max()!) : "" }
             lines.append("reference (\(reference.versions), same run, \(rounds.count) round\(rounds.count == 1 ? "" : "s") alternating with ours; medians):")

@@ -253,6 +253,27 @@ final class ConvBlock {
         }
     }
 
+    /// The oneDNN implementations this block runs, by operation (e.g. "jit:avx512_core").
+    var implementations: [(operation: String, implementation: String)] {
+        var list: [(String, String)] = []
+        if let slices {
+            list += slices.implementations.map { ("\(label) \($0.operation)", $0.implementation) }
+        } else {
+            list.append(("\(label) conv+relu forward", convolution.implementation))
+            list.append(("\(label) pool forward", (poolTraining ?? poolInference).implementation))
+        }
+        list.append(("\(label) batchnorm forward", (normTraining ?? normInference).implementation))
+        if let g = gradients {
+            list.append(("\(label) batchnorm backward", g.normBackward.implementation))
+            if slices == nil {
+                list.append(("\(label) pool backward", g.poolBackward.implementation))
+                list.append(("\(label) conv backward weights", g.weightsBackward.implementation))
+            }
+            if let data = g.dataBackward { list.append(("\(label) conv backward data", data.implementation)) }
+        }
+        return list
+    }
+
     /// Converts the master weights for the forward convolution; call after they change.
     func prepareWeights(stream: Stream) throws(EngineError) {
         guard let (reorder, memory) = computeWeights else { return }

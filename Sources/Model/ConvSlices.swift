@@ -207,6 +207,18 @@ final class ConvSlices {
         }
     }
 
+    /// The implementations the largest pieces run, by operation.
+    var implementations: [(operation: String, implementation: String)] {
+        guard let k = kernels[kernels.keys.max() ?? 0] else { return [] }
+        var list = [("conv+relu forward (in pieces)", k.convolution.implementation),
+                    ("pool forward (in pieces)", k.pooling.map { ($0.training ?? $0.inference).implementation } ?? "ctd BlockedMaxPool")]
+        if let weightsBackward = k.weightsBackward {
+            list.append(("pool backward (in pieces)", k.pooling?.backward?.implementation ?? "ctd BlockedMaxPool"))
+            list.append(("conv backward weights (in pieces)", weightsBackward.implementation))
+        }
+        return list
+    }
+
     /// Whether the pieces are pooled by `BlockedMaxPool` (else by oneDNN's pooling).
     var usesBlockedMaxPool: Bool { kernels.values.allSatisfy { $0.pooling == nil } }
 

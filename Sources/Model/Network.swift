@@ -29,6 +29,9 @@ public final class Network {
     private var optimizer: OptimizerState?
 
     /// Times every stage when set (benchmarks); nil costs nothing.
+    /// The oneDNN implementations the convolution blocks run, in order (for the benchmark).
+    public var implementations: [(operation: String, implementation: String)] { blocks.flatMap(\.implementations) }
+
     public var profiler: Profiler? {
         didSet { for block in blocks { block.profiler = profiler } }
     }
