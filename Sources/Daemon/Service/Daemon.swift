@@ -386,7 +386,7 @@ public final class Daemon: @unchecked Sendable {
                 : ingestor.ingest(job.subject, arrived: job.createdAt)
             try catalog.complete(jobID: job.id, now: Self.now())
             switch outcome {
-            case .archived(_, let destination, let duplicate, let request):
+            case .archived(_, let destination, let duplicate, _):
                 log.info("ingested \(job.subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(destination)")
                 wakeAll()
             case .rejected(let destination, let reason):
