@@ -15,18 +15,39 @@ public struct LabelledScan: Sendable, Equatable {
     public init(path: String, label: Int, hash: String) { (self.path, self.label, self.hash) = (path, label, hash) }
 }
 
-/// A scan ready for training: its preprocessed tensor, already in the network's layout (one copy
-/// per scan is all a run keeps), and where it belongs.
+/// A scan ready for training: where it belongs, and its preprocessed tensor — kept in memory, or
+/// read again from the cache each time a batch needs it, so that a run over thousands of scans
+/// holds a batch of tensors rather than all of them (4 MB each at 128×128×64).
 public struct PreparedScan: Sendable {
     public let scan: LabelledScan
-    /// [X][Y][Z] row-major, z fastest (see `ModelInput`).
-    public let input: [Float]
     public let isValidation: Bool
+    private let source: Source
 
+    private enum Source: Sendable {
+        case memory([Float])
+        case loader(@Sendable () throws -> VoxelGrid)
+    }
+
+    /// A scan whose tensor stays in memory.
     public init(scan: LabelledScan, grid: VoxelGrid, isValidation: Bool) {
         self.scan = scan
-        input = ModelInput.values(grid)
+        source = .memory(ModelInput.values(grid))
         self.isValidation = isValidation
+    }
+
+    /// A scan whose tensor `load` reads each time it is used.
+    public init(scan: LabelledScan, isValidation: Bool, load: @escaping @Sendable () throws -> VoxelGrid) {
+        self.scan = scan
+        source = .loader(load)
+        self.isValidation = isValidation
+    }
+
+    /// The tensor in the network's layout: [X][Y][Z] row-major, z fastest (see `ModelInput`).
+    public func input() throws -> [Float] {
+        switch source {
+        case .memory(let values): values
+        case .loader(let load): ModelInput.values(try load())
+        }
     }
 }
 
@@ -65,7 +86,8 @@ public enum LabelledScans {
 
     /// Reads and preprocesses each scan, reusing `.npy` tensors in `cacheFolder` when given (keyed
     /// by content hash and preprocessing parameters, so a parameter change never reuses stale data).
-    /// Unreadable scans are skipped and returned with their reason.
+    /// With a cache the tensors are read from it again whenever training needs them; without one
+    /// they stay in memory. Unreadable scans are skipped and returned with their reason.
     public static func prepare(_ scans: [LabelledScan], parameters: PreprocessParameters, validationFraction: Double,
                                cacheFolder: String?, reader: NIfTIReader = NIfTIReader(),
                                onEach: (Int) -> Void = { _ in }) -> (prepared: [PreparedScan], skipped: [(LabelledScan, String)]) {
@@ -93,9 +115,24 @@ public enum LabelledScans {
                     try? AtomicFile.write(NumPyFile.encode(grid), to: cached)
                 }
             }
-            prepared.append(PreparedScan(scan: scan, grid: grid!,
-                                         isValidation: ValidationSplit.isValidation(hash: scan.hash, fraction: validationFraction)))
+            let isValidation = ValidationSplit.isValidation(hash: scan.hash, fraction: validationFraction)
+            if let cached, FileManager.default.fileExists(atPath: cached) {
+                prepared.append(PreparedScan(scan: scan, isValidation: isValidation) {
+                    try cachedTensor(cached, scan: scan, parameters: parameters, reader: reader)
+                })
+            } else {
+                prepared.append(PreparedScan(scan: scan, grid: grid!, isValidation: isValidation))
+            }
         }
         return (prepared, skipped)
+    }
+
+    /// A cache tensor read again; if it went missing or bad since, the scan is preprocessed anew.
+    private static func cachedTensor(_ path: String, scan: LabelledScan, parameters: PreprocessParameters, reader: NIfTIReader) throws -> VoxelGrid {
+        if let data = FileManager.default.contents(atPath: path), let grid = try? NumPyFile.decode([UInt8](data)).grid,
+           grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth {
+            return grid
+        }
+        return Preprocessor(parameters).run(try reader.read(path: scan.path))
     }
 }

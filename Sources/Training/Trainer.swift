@@ -93,16 +93,14 @@ public final class Trainer {
             network.startRunningStatistics()
         }
 
-        let trainInputs = train.map(\.input)
-        let validationInputs = validation.map(\.input)
         let validationLabels = validation.map { Float($0.scan.label) }
         let trainStart = DispatchTime.now()
         // A run interrupted between its early-stop decision and its final run.json ends here.
         var status: RunReport.Status = stopping.shouldStop ? .stoppedEarly : .finished
         for epoch in stride(from: history.count + 1, through: config.epochs, by: 1) where status == .finished {
             guard !cancellation.isCancelled else { status = .cancelled; break }
-            guard let record = try runEpoch(epoch, network: network, train: train, trainInputs: trainInputs,
-                                            validationInputs: validationInputs, validationLabels: validationLabels) else {
+            guard let record = try runEpoch(epoch, network: network, train: train, validation: validation,
+                                            validationLabels: validationLabels) else {
                 status = .cancelled
                 break
             }
@@ -136,8 +134,8 @@ public final class Trainer {
 
     /// One epoch: shuffled, augmented training batches, then validation. Nil when cancelled mid-epoch
     /// (the partial epoch is not recorded; a resume repeats it).
-    private func runEpoch(_ epoch: Int, network: Network, train: [PreparedScan], trainInputs: [[Float]],
-                          validationInputs: [[Float]], validationLabels: [Float]) throws -> EpochRecord? {
+    private func runEpoch(_ epoch: Int, network: Network, train: [PreparedScan], validation: [PreparedScan],
+                          validationLabels: [Float]) throws -> EpochRecord? {
         let epochStart = DispatchTime.now()
         let epochSeed = config.seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
         var shuffler = SeededGenerator(seed: epochSeed)
@@ -153,7 +151,9 @@ public final class Trainer {
             let augmentStart = DispatchTime.now()
             let batch = order[(step * config.batchSize)..<((step + 1) * config.batchSize)]
             let batchAngles = batch.map { _ in config.augmentationAngles.isEmpty ? 0 : config.augmentationAngles.randomElement(using: &angles)! }
-            let inputs = Augmentation.batch(batch.map { trainInputs[$0] }, angles: batchAngles, nx: config.width, ny: config.height, nz: config.depth)
+            // (Reading the batch's tensors counts as augmentation time: both prepare the batch.)
+            let inputs = Augmentation.batch(try batch.map { try train[$0].input() }, angles: batchAngles,
+                                            nx: config.width, ny: config.height, nz: config.depth)
             let labels = batch.map { Float(train[$0].scan.label) }
             augmentationSeconds += seconds(since: augmentStart)
             let computeStart = DispatchTime.now()
@@ -166,15 +166,16 @@ public final class Trainer {
                                   elapsed: seconds(since: epochStart))
         }
         let validationStart = DispatchTime.now()
-        let recalibration = min(config.batchNormRecalibration, trainInputs.count) / config.batchSize * config.batchSize
+        let recalibration = min(config.batchNormRecalibration, train.count) / config.batchSize * config.batchSize
         if recalibration > 0 {
             // The first scans of the fixed training order: the same population every epoch.
-            try gate.background { try network.recalibrateStatistics(trainInputs.prefix(recalibration).flatMap { $0 }) }
+            let inputs = try train.prefix(recalibration).flatMap { try $0.input() }
+            try gate.background { try network.recalibrateStatistics(inputs) }
         }
         var logits: [Float] = []
-        for start in stride(from: 0, to: validationInputs.count, by: config.batchSize) {
-            let batch = validationInputs[start..<min(start + config.batchSize, validationInputs.count)]
-            logits += try gate.background { try network.logits(for: batch.flatMap { $0 }) }
+        for start in stride(from: 0, to: validation.count, by: config.batchSize) {
+            let inputs = try validation[start..<min(start + config.batchSize, validation.count)].flatMap { try $0.input() }
+            logits += try gate.background { try network.logits(for: inputs) }
         }
         let metrics = ClassificationMetrics(logits: logits, labels: validationLabels)
         let validationSeconds = seconds(since: validationStart)

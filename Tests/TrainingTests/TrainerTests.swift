@@ -128,4 +128,35 @@ import Testing
         #expect(run.state == .ended(status: "stopped early"))
         #expect(run.savedReport?.status == .stoppedEarly)
     }
+
+    /// Tensors read per batch (as from the cache) train exactly as tensors kept in memory, and are
+    /// read each time they are used (so a run holds a batch of them, not all).
+    @Test func scansReadPerBatchTrainExactlyAsScansInMemory() throws {
+        final class Count: @unchecked Sendable {
+            private let lock = NSLock()
+            private var value = 0
+            func add() { lock.withLock { value += 1 } }
+            var total: Int { lock.withLock { value } }
+        }
+        let folder = TemporaryFolder()
+        let inMemory = Self.scans(count: 16)
+        let loads = Count()
+        let lazy = inMemory.enumerated().map { index, scan in
+            let abnormal = index % 2 == 1
+            return PreparedScan(scan: scan.scan, isValidation: scan.isValidation) {
+                loads.add()
+                return SmallScans.grid(index: index, abnormal: abnormal)
+            }
+        }
+        let config = Self.config(epochs: 2)
+        let first = try Trainer(config: config, folder: RunFolder(path: folder.path + "/memory"), scans: inMemory, progress: Recorder()).run(resume: false)
+        let second = try Trainer(config: config, folder: RunFolder(path: folder.path + "/lazy"), scans: lazy, progress: Recorder()).run(resume: false)
+        func figures(_ r: EpochRecord?) -> [Double?] {
+            [r?.loss, r?.accuracy, r?.validationLoss, r?.validationAccuracy, r?.validationAUC, r.map { Double($0.epoch) }]
+        }
+        #expect(figures(first.last) == figures(second.last) && figures(first.best) == figures(second.best))
+        #expect(first.last != nil)
+        let train = inMemory.filter { !$0.isValidation }.count, validation = inMemory.count - train
+        #expect(loads.total == 2 * (train / config.batchSize * config.batchSize + validation), "every use reads the tensor")
+    }
 }

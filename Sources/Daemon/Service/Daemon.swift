@@ -525,6 +525,17 @@ public final class Daemon: @unchecked Sendable {
         return try rebuildCacheTensor(scan: scan, parameters: parameters, limits: limits, original: original)
     }
 
+    /// A cache tensor checked by `cachedGrid` earlier, read again for a training batch (without
+    /// hashing its 4 MB once more); if it went missing or bad since, `cachedGrid` takes over.
+    func reloadGrid(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
+        if let entry = try catalog.cacheEntry(scanID: scan.id, key: parameters.key),
+           let data = FileManager.default.contents(atPath: entry.path), let grid = try? NumPyFile.decode(Array(data)).grid,
+           grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth {
+            return grid
+        }
+        return try cachedGrid(scan: scan, parameters: parameters, limits: limits, original: original)
+    }
+
     /// Preprocesses the archived original again and records the new cache tensor.
     private func rebuildCacheTensor(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
         let grid = Preprocessor(parameters).run(try NIfTIReader(limits: limits).read(path: original))

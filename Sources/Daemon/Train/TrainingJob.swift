@@ -41,9 +41,13 @@ struct TrainingJob {
         for (scan, _) in labelled {
             guard let label = scan.label else { continue }
             let original = try catalog.archivedOriginal(scanID: scan.id) ?? ""
-            let grid = try daemon.cachedGrid(scan: scan, parameters: parameters, limits: config.limits, original: original)
-            prepared.append(PreparedScan(scan: LabelledScan(path: scan.name, label: label, hash: scan.hash), grid: grid,
-                                         isValidation: ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction)))
+            // Checked (or rebuilt) now, so a bad tensor surfaces before the run; read again per batch.
+            _ = try daemon.cachedGrid(scan: scan, parameters: parameters, limits: config.limits, original: original)
+            let limits = config.limits
+            prepared.append(PreparedScan(scan: LabelledScan(path: scan.name, label: label, hash: scan.hash),
+                                         isValidation: ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction)) {
+                [daemon] in try daemon.reloadGrid(scan: scan, parameters: parameters, limits: limits, original: original)
+            })
         }
         let validation = prepared.filter(\.isValidation).count
         try catalog.startRun(id: runID, folder: folder.path, reason: daemon.trainingReason(runID), trainCount: prepared.count - validation,
@@ -104,7 +108,8 @@ struct TrainingJob {
         }
         var logits: [Float] = []
         for scan in scans {
-            logits.append(Float(try daemon.gate.background { try predictor.predict(modelInput: scan.input) }))
+            let input = try scan.input()
+            logits.append(Float(try daemon.gate.background { try predictor.predict(modelInput: input) }))
         }
         let metrics = ClassificationMetrics(logits: logits, labels: scans.map { Float($0.scan.label) })
         return PromotionRule.Score(accuracy: metrics.accuracy, loss: metrics.loss)
