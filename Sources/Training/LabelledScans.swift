@@ -42,6 +42,15 @@ public struct PreparedScan: Sendable {
         self.isValidation = isValidation
     }
 
+    /// Up to this many bytes of tensors a run keeps in memory; beyond it, cached tensors are read
+    /// per batch (which costs about 12 ms per scan at 128×128×64: ~5 % of a bf16 step).
+    public static let memoryBudget = 2 << 30
+
+    /// Whether `count` tensors of this size fit in `budget` bytes.
+    public static func fitInMemory(count: Int, parameters: PreprocessParameters, budget: Int = memoryBudget) -> Bool {
+        count * parameters.width * parameters.height * parameters.depth * MemoryLayout<Float>.size <= budget
+    }
+
     /// The tensor in the network's layout: [X][Y][Z] row-major, z fastest (see `ModelInput`).
     public func input() throws -> [Float] {
         switch source {
@@ -86,12 +95,14 @@ public enum LabelledScans {
 
     /// Reads and preprocesses each scan, reusing `.npy` tensors in `cacheFolder` when given (keyed
     /// by content hash and preprocessing parameters, so a parameter change never reuses stale data).
-    /// With a cache the tensors are read from it again whenever training needs them; without one
-    /// they stay in memory. Unreadable scans are skipped and returned with their reason.
+    /// Tensors stay in memory while they fit `PreparedScan.memoryBudget`; beyond it, with a cache,
+    /// they are read from it again whenever training needs them. Unreadable scans are skipped and
+    /// returned with their reason.
     public static func prepare(_ scans: [LabelledScan], parameters: PreprocessParameters, validationFraction: Double,
-                               cacheFolder: String?, reader: NIfTIReader = NIfTIReader(),
+                               cacheFolder: String?, reader: NIfTIReader = NIfTIReader(), memoryBudget: Int = PreparedScan.memoryBudget,
                                onEach: (Int) -> Void = { _ in }) -> (prepared: [PreparedScan], skipped: [(LabelledScan, String)]) {
         let preprocessor = Preprocessor(parameters)
+        let inMemory = PreparedScan.fitInMemory(count: scans.count, parameters: parameters, budget: memoryBudget)
         var prepared: [PreparedScan] = []
         var skipped: [(LabelledScan, String)] = []
         for (index, scan) in scans.enumerated() {
@@ -116,7 +127,7 @@ public enum LabelledScans {
                 }
             }
             let isValidation = ValidationSplit.isValidation(hash: scan.hash, fraction: validationFraction)
-            if let cached, FileManager.default.fileExists(atPath: cached) {
+            if !inMemory, let cached, FileManager.default.fileExists(atPath: cached) {
                 prepared.append(PreparedScan(scan: scan, isValidation: isValidation) {
                     try cachedTensor(cached, scan: scan, parameters: parameters, reader: reader)
                 })

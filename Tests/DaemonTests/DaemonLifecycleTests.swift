@@ -148,6 +148,27 @@ import Testing
         #expect(try catalog.jobCounts()["train"]?["parked"] == nil)
     }
 
+    @Test func aRunBeyondTheMemoryBudgetReadsItsTensorsFromTheCache() throws {
+        var config = config(size: 48)
+        config.training.epochs = 1
+        config.retrain.minNewLabels = 16
+        config.retrain.minPerClass = 8
+        config.retrain.interval = 0
+        config.trainingMemoryBytes = 0
+        for (folder, abnormal) in [("CT-0", false), ("CT-23", true)] {
+            try FileManager.default.createDirectory(atPath: config.folders.inbox + "/" + folder, withIntermediateDirectories: true)
+            for index in 0..<8 {
+                FileManager.default.createFile(atPath: config.folders.inbox + "/\(folder)/s\(index).nii.gz",
+                                               contents: Data(try SmallScans.niftiBytes(index: index, abnormal: abnormal)))
+            }
+        }
+        try run(config) { (try? $0.catalog.activeRun()) != nil }
+        let catalog = try Catalog(path: config.folders.catalog)
+        let run = try #require(try catalog.activeRun())
+        #expect(run.state == "finished" && run.valAcc != nil)
+        #expect(try catalog.epochs(runID: run.id).map(\.epoch) == [1])
+    }
+
     @Test func aSecondDaemonCannotShareTheStateFolder() throws {
         let first = try Daemon(config: config(size: 48), logger: Self.logger)
         do {

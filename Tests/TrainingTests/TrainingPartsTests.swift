@@ -1,3 +1,4 @@
+import CTDTestSupport
 import Foundation
 import Preprocess
 import Testing
@@ -104,5 +105,26 @@ import Testing
         #expect(Array(batch[size..<(2 * size)]) == samples[1], "angle 0 leaves the sample as it is")
         #expect(Array(batch[(2 * size)...]) == Augmentation.rotatedModelInput(samples[2], nx: nx, ny: ny, nz: nz, degrees: -20))
         #expect(batch[0..<size].allSatisfy { (0...1).contains($0) } && samples[0].contains { $0 > 1 }, "rotated samples are clipped to [0, 1]")
+    }
+
+    /// Beyond the memory budget, cached tensors are read again when used — the same values, and
+    /// preprocessed anew if the cache file went away meanwhile.
+    @Test func scansBeyondTheMemoryBudgetAreReadFromTheCache() throws {
+        let folder = TemporaryFolder()
+        for (name, abnormal) in [("CT-0", false), ("CT-23", true)] {
+            try FileManager.default.createDirectory(atPath: folder.path + "/data/" + name, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: folder.path + "/data/\(name)/a.nii.gz", contents: Data(try SmallScans.niftiBytes(index: 1, abnormal: abnormal)))
+        }
+        let scans = try LabelledScans.discover(in: folder.path + "/data")
+        let parameters = PreprocessParameters(width: 48, height: 48, depth: 48)
+        let cache = folder.path + "/cache"
+        let kept = LabelledScans.prepare(scans, parameters: parameters, validationFraction: 0.3, cacheFolder: cache).prepared
+        let read = LabelledScans.prepare(scans, parameters: parameters, validationFraction: 0.3, cacheFolder: cache, memoryBudget: 0).prepared
+        #expect(kept.count == 2 && read.count == 2)
+        for (a, b) in zip(kept, read) { #expect(try a.input() == b.input() && a.scan == b.scan) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: cache) { try FileManager.default.removeItem(atPath: cache + "/" + file) }
+        for (a, b) in zip(kept, read) { #expect(try a.input() == b.input(), "preprocessed again without its cache file") }
+        let seed = PreprocessParameters.seed
+        #expect(PreparedScan.fitInMemory(count: 512, parameters: seed) && !PreparedScan.fitInMemory(count: 513, parameters: seed))
     }
 }

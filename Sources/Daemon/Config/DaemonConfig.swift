@@ -20,6 +20,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var limits = ReadLimits()
     /// Below this much free space in the state folder, work waits (a full disk loses nothing).
     public var minFreeBytes: Int64 = 128 << 20
+    /// Up to this many bytes of preprocessed tensors a training run keeps in memory; beyond it,
+    /// it reads them from the cache per batch (about 5 % slower, memory bounded).
+    public var trainingMemoryBytes = PreparedScan.memoryBudget
     public var logLevel = "info"
     public var control = Control()
 
@@ -44,7 +47,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "training.epochs", "training.patience", "training.batch_size", "training.learning_rate", "training.seed", "training.nice",
         "retrain.min_new_labels", "retrain.interval", "retrain.min_per_class",
         "watch.settle", "watch.rescan_interval", "ingest.workers", "ingest.max_attempts",
-        "predict.threshold", "limits.max_voxels", "limits.max_bytes", "limits.min_free_bytes", "log.level",
+        "predict.threshold", "limits.max_voxels", "limits.max_bytes", "limits.min_free_bytes", "limits.training_memory_bytes", "log.level",
         "control.socket", "control.group", "control.read_group", "control.idle_timeout", "control.max_clients",
     ]
 
@@ -91,6 +94,7 @@ public struct DaemonConfig: Sendable, Equatable {
         read("limits.max_voxels", int, "a whole number", into: &limits.maxVoxels)
         read("limits.max_bytes", int, "a whole number of bytes", into: &limits.maxDataBytes)
         read("limits.min_free_bytes", { Int64($0) }, "a whole number of bytes", into: &minFreeBytes)
+        read("limits.training_memory_bytes", int, "a whole number of bytes", into: &trainingMemoryBytes)
         read("log.level", { ["debug", "info", "notice", "warning", "error"].contains($0) ? $0 : nil },
              "one of debug, info, notice, warning, error", into: &logLevel)
         read("control.socket", { $0 }, "a path", into: &control.socket)
@@ -111,6 +115,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if !(threshold > 0 && threshold < 1) { problems.append("predict.threshold must be between 0 and 1") }
         if limits.maxVoxels < 1 || limits.maxDataBytes < 1 { problems.append("limits.max_voxels and limits.max_bytes must be positive") }
         if minFreeBytes < 0 { problems.append("limits.min_free_bytes must be 0 or more") }
+        if trainingMemoryBytes < 0 { problems.append("limits.training_memory_bytes must be 0 or more") }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
     }
 

@@ -38,16 +38,22 @@ struct TrainingJob {
             labelled = labelled.filter { hashes.contains($0.scan.hash) }
         }
         var prepared: [PreparedScan] = []
+        let inMemory = PreparedScan.fitInMemory(count: labelled.count, parameters: parameters, budget: config.trainingMemoryBytes)
         for (scan, _) in labelled {
             guard let label = scan.label else { continue }
             let original = try catalog.archivedOriginal(scanID: scan.id) ?? ""
-            // Checked (or rebuilt) now, so a bad tensor surfaces before the run; read again per batch.
-            _ = try daemon.cachedGrid(scan: scan, parameters: parameters, limits: config.limits, original: original)
-            let limits = config.limits
-            prepared.append(PreparedScan(scan: LabelledScan(path: scan.name, label: label, hash: scan.hash),
-                                         isValidation: ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction)) {
-                [daemon] in try daemon.reloadGrid(scan: scan, parameters: parameters, limits: limits, original: original)
-            })
+            // Checked (or rebuilt) now, so a bad tensor surfaces before the run; kept, or read again per batch.
+            let grid = try daemon.cachedGrid(scan: scan, parameters: parameters, limits: config.limits, original: original)
+            let identity = LabelledScan(path: scan.name, label: label, hash: scan.hash)
+            let isValidation = ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction)
+            if inMemory {
+                prepared.append(PreparedScan(scan: identity, grid: grid, isValidation: isValidation))
+            } else {
+                let limits = config.limits
+                prepared.append(PreparedScan(scan: identity, isValidation: isValidation) {
+                    [daemon] in try daemon.reloadGrid(scan: scan, parameters: parameters, limits: limits, original: original)
+                })
+            }
         }
         let validation = prepared.filter(\.isValidation).count
         try catalog.startRun(id: runID, folder: folder.path, reason: daemon.trainingReason(runID), trainCount: prepared.count - validation,
