@@ -35,6 +35,17 @@ import Testing
         #expect(finished)
     }
 
+    /// Small labelled scans in the inbox's CT-0/ and CT-23/ (enough for a run's split at 8 per class).
+    func dropLabelled(perClass count: Int, into config: DaemonConfig) throws {
+        for (folder, abnormal) in [("CT-0", false), ("CT-23", true)] {
+            try FileManager.default.createDirectory(atPath: config.folders.inbox + "/" + folder, withIntermediateDirectories: true)
+            for index in 0..<count {
+                FileManager.default.createFile(atPath: config.folders.inbox + "/\(folder)/s\(index).nii.gz",
+                                               contents: Data(try SmallScans.niftiBytes(index: index, abnormal: abnormal)))
+            }
+        }
+    }
+
     @Test func changingThePreprocessingRebuildsTheCacheFromTheArchive() throws {
         let small = config(size: 48)
         try FileManager.default.createDirectory(atPath: small.folders.inbox + "/CT-0", withIntermediateDirectories: true)
@@ -124,13 +135,7 @@ import Testing
         config.retrain.minNewLabels = 16
         config.retrain.minPerClass = 8
         config.retrain.interval = 0
-        for (folder, abnormal) in [("CT-0", false), ("CT-23", true)] {
-            try FileManager.default.createDirectory(atPath: config.folders.inbox + "/" + folder, withIntermediateDirectories: true)
-            for index in 0..<8 {
-                FileManager.default.createFile(atPath: config.folders.inbox + "/\(folder)/s\(index).nii.gz",
-                                               contents: Data(try SmallScans.niftiBytes(index: index, abnormal: abnormal)))
-            }
-        }
+        try dropLabelled(perClass: 8, into: config)
         try run(config) { (try? $0.catalog.activeRun()) != nil }
         // What a SIGKILL between run.json's final write and the catalog's leaves: the run still
         // "running" in the catalog and its job open.
@@ -155,13 +160,7 @@ import Testing
         config.retrain.minPerClass = 8
         config.retrain.interval = 0
         config.trainingMemoryBytes = 0
-        for (folder, abnormal) in [("CT-0", false), ("CT-23", true)] {
-            try FileManager.default.createDirectory(atPath: config.folders.inbox + "/" + folder, withIntermediateDirectories: true)
-            for index in 0..<8 {
-                FileManager.default.createFile(atPath: config.folders.inbox + "/\(folder)/s\(index).nii.gz",
-                                               contents: Data(try SmallScans.niftiBytes(index: index, abnormal: abnormal)))
-            }
-        }
+        try dropLabelled(perClass: 8, into: config)
         try run(config) { (try? $0.catalog.activeRun()) != nil }
         let catalog = try Catalog(path: config.folders.catalog)
         let run = try #require(try catalog.activeRun())
