@@ -137,3 +137,35 @@ import Testing
         #expect(!PromotionRule.decide(candidate: S(accuracy: 1, loss: .nan), active: nil).promote)
     }
 }
+
+@Suite struct DiskSpaceTests {
+    let mb: Int64 = 1 << 20
+
+    @Test func eachChangeIsReportedOnce() {
+        var space = DiskSpace()
+        #expect(space.observe(free: 200 * mb, reserve: 128 * mb) == (true, .none))
+        #expect(space.observe(free: 100 * mb, reserve: 128 * mb) == (false, .ranOut(free: 100 * mb, needed: 128 * mb, afterFailedWrite: false)))
+        #expect(space.shortAt == 100 * mb)
+        #expect(space.observe(free: 90 * mb, reserve: 128 * mb) == (false, .none), "still short: said once")
+        #expect(space.shortAt == 90 * mb)
+        #expect(space.observe(free: 130 * mb, reserve: 128 * mb) == (true, .cameBack(free: 130 * mb)))
+        #expect(space.shortAt == nil)
+        #expect(space.observe(free: 130 * mb, reserve: 128 * mb) == (true, .none))
+    }
+
+    @Test func aFailedWriteRaisesTheBarUntilRoomReturns() {
+        var space = DiskSpace()
+        // 300 MB free, 8 MB reserve, yet a write failed: wait for 300 + max(8, 16) MB.
+        space.writeFailed(free: 300 * mb, reserve: 8 * mb)
+        #expect(space.observe(free: 310 * mb, reserve: 8 * mb) == (false, .ranOut(free: 310 * mb, needed: 316 * mb, afterFailedWrite: true)))
+        #expect(space.observe(free: 316 * mb, reserve: 8 * mb) == (true, .cameBack(free: 316 * mb)))
+        #expect(space.floor == 0, "the raised bar goes once room is back")
+        #expect(space.observe(free: 20 * mb, reserve: 8 * mb) == (true, .none))
+        // A reserve larger than the minimum margin is the margin.
+        space.writeFailed(free: 50 * mb, reserve: 128 * mb)
+        #expect(space.floor == 178 * mb)
+        // Two failures: the higher bar holds.
+        space.writeFailed(free: 10 * mb, reserve: 8 * mb)
+        #expect(space.floor == 178 * mb)
+    }
+}

@@ -43,10 +43,8 @@ public final class Daemon: @unchecked Sendable {
     public let startedAt = Date()
     /// Free bytes in the state folder's file system (nil: unknown); tests replace it.
     let freeSpace: @Sendable (String) -> Int64?
-    /// Free bytes when the state folder last fell below `limits.min_free_bytes`; nil while there is room.
-    private var lowOnSpace: Int64?
-    /// Free bytes needed after a write failed for lack of space (0: just the reserve).
-    private var spaceFloor: Int64 = 0
+    /// Whether there is room in the state folder (`Scheduling.DiskSpace`).
+    private var space = DiskSpace()
     /// Jobs that could not even be returned to the queue while the disk was full.
     private var unreleased: [JobRecord] = []
 
@@ -316,7 +314,7 @@ public final class Daemon: @unchecked Sendable {
                     if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
                 } catch {
                     // The file stays in the inbox; a rescan within 30 s (or once disk space is back) finds it again.
-                    let diskFull = state.withLock { lowOnSpace != nil }
+                    let diskFull = state.withLock { space.shortAt != nil }
                     log.log(level: diskFull ? .debug : .error, "cannot queue \(relative) for ingest: \(error); it stays in the inbox and is picked up again")
                     lastRescan = min(lastRescan, now - config.rescanSeconds + 30)
                 }
@@ -668,33 +666,27 @@ public final class Daemon: @unchecked Sendable {
     /// itself once space returns. Logs each change once.
     func hasRoom() -> Bool {
         guard let free = freeSpace(folders.root) else { return true }
-        let reserve = config.minFreeBytes
-        let (room, needed, changed) = state.withLock { () -> (Bool, Int64, Bool) in
-            let needed = max(reserve, spaceFloor)
-            let room = free >= needed
-            if room { spaceFloor = 0 }
-            let wasLow = lowOnSpace != nil
-            lowOnSpace = room ? nil : free
-            return (room, needed, wasLow == room)
-        }
-        if changed {
-            if room {
-                log.notice("disk space is back in \(folders.root) (\(Self.megabytes(free)) free): resuming ingest, predictions and training")
-                let stranded = state.withLock { () -> [JobRecord] in
-                    rescanRequested = true  // files the watcher could not queue meanwhile
-                    defer { unreleased = [] }
-                    return unreleased
-                }
-                for job in stranded {
-                    do { try catalog.release(jobID: job.id, now: Self.now()) } catch {
-                        log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error); it is retried on the next start")
-                    }
-                }
-                wakeAll()
-            } else {
-                let why = needed > reserve ? "a write ran out of space; waiting for \(Self.megabytes(needed))" : "less than limits.min_free_bytes (\(Self.megabytes(needed)))"
-                log.error("\(folders.root) has \(Self.megabytes(free)) free, \(why): ingest, predictions and training wait until space is freed; files stay in the inbox")
+        let reserve = config.minFreeBytes  // (config takes the state lock itself)
+        let (room, change) = state.withLock { space.observe(free: free, reserve: reserve) }
+        switch change {
+        case .none:
+            break
+        case .cameBack(let free):
+            log.notice("disk space is back in \(folders.root) (\(Self.megabytes(free)) free): resuming ingest, predictions and training")
+            let stranded = state.withLock { () -> [JobRecord] in
+                rescanRequested = true  // files the watcher could not queue meanwhile
+                defer { unreleased = [] }
+                return unreleased
             }
+            for job in stranded {
+                do { try catalog.release(jobID: job.id, now: Self.now()) } catch {
+                    log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error); it is retried on the next start")
+                }
+            }
+            wakeAll()
+        case .ranOut(let free, let needed, let afterFailedWrite):
+            let why = afterFailedWrite ? "a write ran out of space; waiting for \(Self.megabytes(needed))" : "less than limits.min_free_bytes (\(Self.megabytes(needed)))"
+            log.error("\(folders.root) has \(Self.megabytes(free)) free, \(why): ingest, predictions and training wait until space is freed; files stay in the inbox")
         }
         return room
     }
@@ -703,10 +695,8 @@ public final class Daemon: @unchecked Sendable {
     /// counting an attempt. True when it did.
     private func waitForRoom(_ job: JobRecord, after error: any Error) -> Bool {
         if Self.isOutOfSpace(error), let free = freeSpace(folders.root) {
-            // The write that failed needed more than is free now: wait for clearly more, not for
-            // the reserve alone, or the job would fail again at once.
-            let margin = max(config.minFreeBytes, Self.minimumSpaceMargin)
-            state.withLock { spaceFloor = max(spaceFloor, free + margin) }
+            let reserve = config.minFreeBytes
+            state.withLock { space.writeFailed(free: free, reserve: reserve) }
         }
         guard !hasRoom() else { return false }
         log.warning("\(job.kind.rawValue) of \(job.subject) waits for disk space: \(error)")
@@ -720,10 +710,6 @@ public final class Daemon: @unchecked Sendable {
         return true
     }
 
-    /// After a write failed for lack of space, the daemon waits until this much more (or the
-    /// reserve, if larger) is free than was free then: a checkpoint with optimizer state is 16 MB.
-    static let minimumSpaceMargin: Int64 = 16 << 20
-
     /// Whether an error (from any layer: files, checkpoints, SQLite) is the disk being full.
     static func isOutOfSpace(_ error: any Error) -> Bool {
         let text = "\(error)"
@@ -732,7 +718,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// "disk full: 3 MB free", or nil while there is room.
     var spaceProblem: String? {
-        state.withLock { lowOnSpace }.map { "disk full: \(Self.megabytes($0)) free in \(folders.root)" }
+        state.withLock { space.shortAt }.map { "disk full: \(Self.megabytes($0)) free in \(folders.root)" }
     }
 
     public static func fileSystemFreeBytes(_ path: String) -> Int64? {
