@@ -209,6 +209,11 @@ import Testing
         #expect(after == nil && !daemon.statusLine().contains("disk full"))
     }
 
+    @Test func freeSpaceJustUnderALimitDoesNotReadAsEqualToIt() {
+        #expect(Daemon.megabytes(8 << 20) == "8.0 MB")
+        #expect(Daemon.megabytes((8 << 20) - 1) == "7.9 MB")
+    }
+
     @Test func outOfSpaceIsRecognisedFromAnyLayer() {
         #expect(Daemon.isOutOfSpace(DaemonError(reason: "models/r/last.safetensors: cannot write: \(String(cString: strerror(ENOSPC)))")))
         #expect(Daemon.isOutOfSpace(DaemonError(reason: "SQLite error 13: database or disk is full - while executing `COMMIT TRANSACTION`")))

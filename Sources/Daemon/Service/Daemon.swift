@@ -727,8 +727,9 @@ public final class Daemon: @unchecked Sendable {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
+    /// Rounded down, so that free space just under a limit never reads as equal to it.
     static func megabytes(_ bytes: Int64) -> String {
-        String(format: "%.1f MB", Double(bytes) / 1_048_576)
+        String(format: "%.1f MB", (Double(bytes) / 1_048_576 * 10).rounded(.down) / 10)
     }
 }
 
