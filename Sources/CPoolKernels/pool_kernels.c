@@ -107,29 +107,36 @@ void ctd_pool_kernels_portable_only(int on) { (void)on; }
 #define UNPOOL_ROW(...) unpool_row_c(__VA_ARGS__)
 #endif
 
+// Pooled row r (over channel blocks, x, y): where its window starts in the piece and where the
+// row starts in the pooled tensor, in floats; and its y.
+static void place_row(const job *j, long r, long *piece_at, long *pooled_at, long *y_out) {
+    const long px = j->sx / 2, py = j->sy / 2, pz = j->sz / 2;
+    const long cb = r / (px * py), x = r / py % px, y = r % py;
+    *piece_at = (((cb * j->sx + 2 * x) * j->sy + 2 * y) * j->sz) * 16;
+    *pooled_at = cb * j->pooled_cblock_stride + x * j->pooled_x_stride + y * pz * 16;
+    *y_out = y;
+}
+
 static void pool_worker(void *data) {
     const job *j = data;
-    const long px = j->sx / 2, py = j->sy / 2, pz = j->sz / 2, rows = j->cblocks * px * py;
-    long begin, end;
+    const long pz = j->sz / 2, rows = j->cblocks * (j->sx / 2) * (j->sy / 2);
+    long begin, end, piece_at, pooled_at, y;
     share(rows, &begin, &end);
     for (long r = begin; r < end; r++) {
-        const long cb = r / (px * py), x = r / py % px, y = r % py;
-        const float *in = j->piece + (((cb * j->sx + 2 * x) * j->sy + 2 * y) * j->sz) * 16;
-        float *out = j->pooled + cb * j->pooled_cblock_stride + x * j->pooled_x_stride + y * pz * 16;
-        POOL_ROW(in, j->sy, j->sz, pz, out, j->argmax + r * pz * 16);
+        place_row(j, r, &piece_at, &pooled_at, &y);
+        POOL_ROW(j->piece + piece_at, j->sy, j->sz, pz, j->pooled + pooled_at, j->argmax + r * pz * 16);
     }
 }
 
 static void unpool_worker(void *data) {
     const job *j = data;
-    const long px = j->sx / 2, py = j->sy / 2, pz = j->sz / 2, rows = j->cblocks * px * py;
-    long begin, end;
+    const long py = j->sy / 2, pz = j->sz / 2, rows = j->cblocks * (j->sx / 2) * py;
+    long begin, end, piece_at, pooled_at, y;
     share(rows, &begin, &end);
     for (long r = begin; r < end; r++) {
-        const long cb = r / (px * py), x = r / py % px, y = r % py;
-        float *out = j->piece_gradient + (((cb * j->sx + 2 * x) * j->sy + 2 * y) * j->sz) * 16;
-        const float *g = j->pooled_gradient + cb * j->pooled_cblock_stride + x * j->pooled_x_stride + y * pz * 16;
-        UNPOOL_ROW(g, j->argmax_in + r * pz * 16, j->sy, j->sz, pz, out);
+        place_row(j, r, &piece_at, &pooled_at, &y);
+        float *out = j->piece_gradient + piece_at;
+        UNPOOL_ROW(j->pooled_gradient + pooled_at, j->argmax_in + r * pz * 16, j->sy, j->sz, pz, out);
         // Positions no window covers (an odd last z, an odd last y) get no gradient.
         for (long dx = 0; dx < 2; dx++) {
             float *plane = out + dx * j->sy * j->sz * 16;

@@ -108,12 +108,7 @@ public enum LabelledScans {
         for (index, scan) in scans.enumerated() {
             onEach(index)
             let cached = cacheFolder.map { "\($0)/\(scan.hash)-\(parameters.key).npy" }
-            var grid: VoxelGrid?
-            if let cached, let data = FileManager.default.contents(atPath: cached),
-               let decoded = try? NumPyFile.decode([UInt8](data)).grid,
-               decoded.nx == parameters.width, decoded.ny == parameters.height, decoded.nz == parameters.depth {
-                grid = decoded
-            }
+            var grid = cached.flatMap { readCached($0, parameters: parameters) }
             if grid == nil {
                 do {
                     grid = preprocessor.run(try reader.read(path: scan.path))
@@ -140,10 +135,13 @@ public enum LabelledScans {
 
     /// A cache tensor read again; if it went missing or bad since, the scan is preprocessed anew.
     private static func cachedTensor(_ path: String, scan: LabelledScan, parameters: PreprocessParameters, reader: NIfTIReader) throws -> VoxelGrid {
-        if let data = FileManager.default.contents(atPath: path), let grid = try? NumPyFile.decode([UInt8](data)).grid,
-           grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth {
-            return grid
-        }
-        return Preprocessor(parameters).run(try reader.read(path: scan.path))
+        try readCached(path, parameters: parameters) ?? Preprocessor(parameters).run(try reader.read(path: scan.path))
+    }
+
+    /// A cache tensor of the expected size, or nil when it is missing or unreadable.
+    private static func readCached(_ path: String, parameters: PreprocessParameters) -> VoxelGrid? {
+        guard let data = FileManager.default.contents(atPath: path), let grid = try? NumPyFile.decode([UInt8](data)).grid,
+              grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth else { return nil }
+        return grid
     }
 }

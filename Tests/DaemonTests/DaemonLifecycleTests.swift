@@ -35,15 +35,22 @@ import Testing
         #expect(finished)
     }
 
-    /// Small labelled scans in the inbox's CT-0/ and CT-23/ (enough for a run's split at 8 per class).
-    func dropLabelled(perClass count: Int, into config: DaemonConfig) throws {
+    /// A 48³ model that trains once its 8 normal and 8 abnormal scans (dropped into the inbox's
+    /// CT-0/ and CT-23/) are ingested.
+    func trainingSetup(epochs: Int) throws -> DaemonConfig {
+        var config = config(size: 48)
+        config.training.epochs = epochs
+        config.retrain.minNewLabels = 16
+        config.retrain.minPerClass = 8
+        config.retrain.interval = 0
         for (folder, abnormal) in [("CT-0", false), ("CT-23", true)] {
             try FileManager.default.createDirectory(atPath: config.folders.inbox + "/" + folder, withIntermediateDirectories: true)
-            for index in 0..<count {
+            for index in 0..<8 {
                 FileManager.default.createFile(atPath: config.folders.inbox + "/\(folder)/s\(index).nii.gz",
                                                contents: Data(try SmallScans.niftiBytes(index: index, abnormal: abnormal)))
             }
         }
+        return config
     }
 
     @Test func changingThePreprocessingRebuildsTheCacheFromTheArchive() throws {
@@ -130,12 +137,7 @@ import Testing
     }
 
     @Test func aRunThatEndedJustBeforeACrashIsRecordedAsEndedNotFailed() throws {
-        var config = config(size: 48)
-        config.training.epochs = 2
-        config.retrain.minNewLabels = 16
-        config.retrain.minPerClass = 8
-        config.retrain.interval = 0
-        try dropLabelled(perClass: 8, into: config)
+        var config = try trainingSetup(epochs: 2)
         try run(config) { (try? $0.catalog.activeRun()) != nil }
         // What a SIGKILL between run.json's final write and the catalog's leaves: the run still
         // "running" in the catalog and its job open.
@@ -154,13 +156,8 @@ import Testing
     }
 
     @Test func aRunBeyondTheMemoryBudgetReadsItsTensorsFromTheCache() throws {
-        var config = config(size: 48)
-        config.training.epochs = 1
-        config.retrain.minNewLabels = 16
-        config.retrain.minPerClass = 8
-        config.retrain.interval = 0
+        var config = try trainingSetup(epochs: 1)
         config.trainingMemoryBytes = 0
-        try dropLabelled(perClass: 8, into: config)
         try run(config) { (try? $0.catalog.activeRun()) != nil }
         let catalog = try Catalog(path: config.folders.catalog)
         let run = try #require(try catalog.activeRun())

@@ -514,24 +514,17 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// The scan's preprocessed tensor from the cache, rebuilt from the original when missing or damaged.
-    func cachedGrid(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
+    /// - Parameter verify: hash the file against the catalog's checksum; false for a tensor checked
+    ///   earlier in the same run and read again for a training batch (4 MB need not be hashed twice).
+    func cachedGrid(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String,
+                    verify: Bool = true) throws -> VoxelGrid {
         if let entry = try catalog.cacheEntry(scanID: scan.id, key: parameters.key),
-           let data = FileManager.default.contents(atPath: entry.path), ContentHash.sha256(Array(data)) == entry.checksum,
-           let grid = try? NumPyFile.decode(Array(data)).grid {
-            return grid
-        }
-        return try rebuildCacheTensor(scan: scan, parameters: parameters, limits: limits, original: original)
-    }
-
-    /// A cache tensor checked by `cachedGrid` earlier, read again for a training batch (without
-    /// hashing its 4 MB once more); if it went missing or bad since, `cachedGrid` takes over.
-    func reloadGrid(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
-        if let entry = try catalog.cacheEntry(scanID: scan.id, key: parameters.key),
-           let data = FileManager.default.contents(atPath: entry.path), let grid = try? NumPyFile.decode(Array(data)).grid,
+           let data = FileManager.default.contents(atPath: entry.path), !verify || ContentHash.sha256(Array(data)) == entry.checksum,
+           let grid = try? NumPyFile.decode(Array(data)).grid,
            grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth {
             return grid
         }
-        return try cachedGrid(scan: scan, parameters: parameters, limits: limits, original: original)
+        return try rebuildCacheTensor(scan: scan, parameters: parameters, limits: limits, original: original)
     }
 
     /// Preprocesses the archived original again and records the new cache tensor.

@@ -51,7 +51,7 @@ struct TrainingJob {
             } else {
                 let limits = config.limits
                 prepared.append(PreparedScan(scan: identity, isValidation: isValidation) {
-                    [daemon] in try daemon.reloadGrid(scan: scan, parameters: parameters, limits: limits, original: original)
+                    [daemon] in try daemon.cachedGrid(scan: scan, parameters: parameters, limits: limits, original: original, verify: false)
                 })
             }
         }
