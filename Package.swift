@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "ControlProtocol"),
         .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket"]),
         .target(name: "Daemon", dependencies: [
-            "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
+            "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Engine", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

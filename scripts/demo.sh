@@ -10,7 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product ctd
+swift build -c release --product ctctl
 ctd=.build/release/ctd
+ctctl=.build/release/ctctl
 demo=${CTD_DEMO_DIR:-demo}
 size=${CTD_DEMO_SIZE:-64}
 epochs=${CTD_DEMO_EPOCHS:-20}
@@ -38,10 +40,31 @@ cp "$demo"/requests/CT-*/*.nii.gz "$state/inbox/ward-7/"
 cp "$demo/data-$scans"/CT-0/*.nii.gz "$state/inbox/CT-0/"
 cp "$demo/data-$scans"/CT-23/*.nii.gz "$state/inbox/CT-23/"
 
-# The requests wait for the first model, then are answered.
+# The requests wait for the first model, then are answered. Every 15 s: what is being waited
+# for (ingest, training epoch and step); a training run that fails stops the demo with its reason.
+waited=0
 until [ "$(ls "$state"/outbox/*.json 2>/dev/null | wc -l)" -ge 4 ]; do
     kill -0 $daemon 2>/dev/null || { echo "ctd stopped unexpectedly; see $log" >&2; exit 1; }
     sleep 1
+    waited=$((waited + 1))
+    status=$("$ctctl" status --socket "$state/ctd.sock" --json 2>/dev/null) || continue
+    verdict=$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1]); reports = int(sys.argv[2])
+failed = [p for p in s.get("problems") or [] if p.startswith("training run ")]
+if failed: print("FAILED " + failed[0]); sys.exit()
+q = s.get("queues", {}); ingest = q.get("ingest", {}).get("queued", 0) + q.get("ingest", {}).get("running", 0)
+cached = sum(n for k, n in s.get("scans", {}).items() if k.endswith("/cached") and not k.startswith("none"))
+t = s.get("training")
+if t: what = "training %s: epoch %d/%d, step %d/%d" % (t["run_id"], t["epoch"], t["epochs"], t["step"], t["steps"])
+elif s.get("active_model"): what = "model %s ready" % s["active_model"]["id"]
+else: what = "no training run yet"
+print("waiting: %d labelled scans cached, %d to ingest; %s; %d of 4 reports" % (cached, ingest, what, reports))
+' "$status" "$(ls "$state"/outbox/*.json 2>/dev/null | wc -l)")
+    case "$verdict" in
+        FAILED*) echo "demo stopped: ${verdict#FAILED } (the full log: $log)" >&2; exit 1 ;;
+    esac
+    [ $((waited % 15)) -eq 0 ] && echo "== $verdict"
 done
 sleep 0.5
 echo

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Model
 import Training
@@ -8,7 +9,8 @@ import Training
 public struct EngineBenchmark {
     public var architecture: Architecture
     public var batchSize: Int
-    public var precision: Precision
+    /// The precision to measure, resolved for this CPU (with the reason the report repeats).
+    public var precision: ResolvedPrecision
     public var steps: Int
     /// Repetitions of the whole measurement (ours, then TensorFlow's when given), so that a ratio
     /// comes from the same minutes of a machine whose speed drifts: the report gives medians.
@@ -17,7 +19,7 @@ public struct EngineBenchmark {
     public var python: String?
     public var referenceScript: String
 
-    public init(architecture: Architecture = .seed, batchSize: Int = 2, precision: Precision = .f32, steps: Int, rounds: Int = 1,
+    public init(architecture: Architecture = .seed, batchSize: Int = 2, precision: ResolvedPrecision = PrecisionSetting.automatic(), steps: Int, rounds: Int = 1,
                 python: String?, referenceScript: String) {
         self.architecture = architecture
         self.batchSize = batchSize
@@ -32,6 +34,9 @@ public struct EngineBenchmark {
         public var inputSize: [Int]
         public var batchSize: Int
         public var precision: String
+        /// Why that precision (`PrecisionSetting.resolve`), and the tier oneDNN runs here.
+        public var precisionReason: String
+        public var cpuISA: String
         public var steps: Int
         public var trainStepMs: Double
         public var firstStepMs: Double
@@ -57,6 +62,9 @@ public struct EngineBenchmark {
         public var oneDNNVersion: String
         /// The implementations oneDNN chose for the training network, by operation.
         public var implementations: [Implementation] = []
+        /// Every primitive of the training and prediction networks that runs one of oneDNN's
+        /// reference kernels: each is an error (a tier ctd is not fast on).
+        public var referenceKernels: [Implementation] = []
 
         public struct Implementation: Codable, Sendable {
             public var operation: String
@@ -105,6 +113,7 @@ public struct EngineBenchmark {
 
         private enum CodingKeys: String, CodingKey {
             case inputSize = "input_size", batchSize = "batch_size", precision, steps
+            case precisionReason = "precision_reason", cpuISA = "cpu_isa", referenceKernels = "reference_kernels"
             case trainStepMs = "train_step_ms", firstStepMs = "first_step_ms", trainGFLOPs = "train_gflops_per_s"
             case predictMs = "predict_ms", predictGFLOPs = "predict_gflops_per_s", peakRssMb = "peak_rss_mb"
             case augmentationMs = "augmentation_ms", augmentationShare = "augmentation_share", seedEpochSeconds = "seed_epoch_seconds"
@@ -124,10 +133,12 @@ public struct EngineBenchmark {
         var firstStep = 0.0
         var stageSamples: [String: [Double]] = [:], stageOrder: [String] = []
         var references: [Report.Reference] = []
-        var implementations: [Report.Implementation] = []
+        var implementations: [Report.Implementation] = [], referenceKernels: [Report.Implementation] = []
         for index in 0..<rounds {
             let ours = try measureOnce(inputs: inputs, labels: labels)
-            if index == 0 { (firstStep, stageOrder, implementations) = (ours.firstStep, ours.stageOrder, ours.implementations) }
+            if index == 0 {
+                (firstStep, stageOrder, implementations, referenceKernels) = (ours.firstStep, ours.stageOrder, ours.implementations, ours.referenceKernels)
+            }
             for (name, samples) in ours.stages { stageSamples[name, default: []] += samples }
             let reference = try python.map { try runReference(python: $0) }
             if let reference { references.append(reference) }
@@ -142,14 +153,16 @@ public struct EngineBenchmark {
         let step = median(measured.map(\.trainStepMs)) / 1000, predict = median(measured.map(\.predictMs)) / 1000
         let augment = try measureAugmentation(inputs: inputs)
         var report = Report(
-            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: precision.rawValue,
+            inputSize: [architecture.width, architecture.height, architecture.depth], batchSize: batchSize, precision: precision.precision.rawValue,
+            precisionReason: precision.reason, cpuISA: precision.isa.name + (InstructionSet.capSetting.map { " (\($0))" } ?? ""),
             steps: steps, trainStepMs: step * 1000, firstStepMs: firstStep * 1000,
             trainGFLOPs: architecture.trainingFLOPsPerSample * Double(batchSize) / step / 1e9,
             predictMs: predict * 1000, predictGFLOPs: architecture.forwardFLOPs / predict / 1e9,
             peakRssMb: Double(ProcessMemory.peak()) / 1_048_576,
             augmentationMs: augment * 1000, augmentationShare: augment / step,
             stages: stageOrder.map { Report.Stage(name: $0, ms: median(stageSamples[$0] ?? [0]) * 1000) },
-            oneDNNVersion: EngineInfo.version, implementations: implementations, reference: nil, rounds: measured)
+            oneDNNVersion: EngineInfo.version, implementations: implementations, referenceKernels: referenceKernels,
+            reference: nil, rounds: measured)
         report.estimateSeedEpoch()
         if let first = references.first {
             report.reference = Report.Reference(trainStepMs: median(references.map(\.trainStepMs)), predictMs: median(references.map(\.predictMs)),
@@ -165,18 +178,22 @@ public struct EngineBenchmark {
     /// One round of our own figures: prediction first, with its own network, so that the
     /// training network's memory does not count; then the training steps, stage by stage.
     private func measureOnce(inputs: [Float], labels: [Float]) throws
-        -> (step: Double, firstStep: Double, predict: Double, stages: [String: [Double]], stageOrder: [String], implementations: [Report.Implementation]) {
+        -> (step: Double, firstStep: Double, predict: Double, stages: [String: [Double]], stageOrder: [String],
+            implementations: [Report.Implementation], referenceKernels: [Report.Implementation]) {
         let sample = architecture.width * architecture.height * architecture.depth
         var predictTimes: [Double] = []
+        var created: [Engine.Implementation] = []
         do {
-            let predictor = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
+            let predictor = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision.precision)
+            created += predictor.createdImplementations
             try predictor.load(.initial(for: architecture, seed: 1))
             let scan = Array(inputs.prefix(sample))
             _ = try predictor.logits(for: scan)
             for _ in 0..<max(3, steps) { predictTimes.append(try timed { try predictor.logits(for: scan) }.seconds) }
         }
 
-        let network = try Network(architecture: architecture, batchSize: batchSize, trainable: true, precision: precision, seed: 1)
+        let network = try Network(architecture: architecture, batchSize: batchSize, trainable: true, precision: precision.precision, seed: 1)
+        created += network.createdImplementations
         try network.load(.initial(for: architecture, seed: 1))
         let first = try timed { try network.trainStep(inputs: inputs, labels: labels) }.seconds
         let profiler = Profiler()
@@ -189,7 +206,8 @@ public struct EngineBenchmark {
             for (name, seconds) in profiler.seconds { stageSamples[name, default: []].append(seconds) }
         }
         return (median(stepTimes), first, median(predictTimes), stageSamples, profiler.order,
-                network.implementations.map { Report.Implementation(operation: $0.operation, implementation: $0.implementation) })
+                network.implementations.map { Report.Implementation(operation: $0.operation, implementation: $0.implementation) },
+                created.filter(\.isReference).map { Report.Implementation(operation: $0.operation, implementation: $0.name) })
     }
 
     /// The training augmentation of one batch (rotate + clip), median seconds.
@@ -233,7 +251,6 @@ public struct EngineBenchmark {
     }
 }
 
-import Engine
 
 enum EngineInfo {
     static var version: String { Engine.libraryVersion }
@@ -242,7 +259,8 @@ enum EngineInfo {
 extension EngineBenchmark.Report {
     public var table: String {
         var lines = [
-            "engine benchmark: seed CNN \(inputSize.map(String.init).joined(separator: "×")), batch \(batchSize), \(precision), oneDNN \(oneDNNVersion), \(steps) steps, medians",
+            "engine benchmark: seed CNN \(inputSize.map(String.init).joined(separator: "×")), batch \(batchSize), \(precision), oneDNN \(oneDNNVersion) on \(cpuISA), \(steps) steps, medians",
+            "precision: \(precisionReason)",
             String(format: "training step  %8.1f ms  %6.1f GFLOP/s   (first step %.0f ms)", trainStepMs, trainGFLOPs, firstStepMs),
             String(format: "predict 1 scan %8.1f ms  %6.1f GFLOP/s", predictMs, predictGFLOPs),
             String(format: "peak RSS       %8.0f MB", peakRssMb),
@@ -254,12 +272,21 @@ extension EngineBenchmark.Report {
         ]
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }
         lines.append("implementations (training network)")
-        for item in implementations { lines.append("  " + item.operation.padding(toLength: 44, withPad: " ", startingAt: 0) + item.implementation) }
+        for item in implementations {
+            let error = item.implementation.hasPrefix("ref") ? "   ← ERROR: oneDNN's reference kernel" : ""
+            lines.append("  " + item.operation.padding(toLength: 44, withPad: " ", startingAt: 0) + item.implementation + error)
+        }
+        if referenceKernels.isEmpty {
+            lines.append("reference kernels: none (every primitive of the training and prediction networks is JIT-compiled)")
+        } else {
+            lines.append("ERROR: \(referenceKernels.count) primitive(s) run oneDNN's reference kernel, often 100× slower:")
+            for item in referenceKernels { lines.append("  \(item.operation): \(item.implementation)") }
+        }
         if let reference, let trainStepRatio, let predictRatio {
             let spread = { (ratios: [Double]) in ratios.count > 1 ? String(format: ", rounds %.2f–%.2f", ratios.min()!, ratios.max()!) : "" }
             lines.append("reference (\(reference.versions), same run, \(rounds.count) round\(rounds.count == 1 ? "" : "s") alternating with ours; medians):")
-            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ %@%@)", reference.trainStepMs, trainStepRatio,
-                                precision == "bf16" ? "0.50" : "0.95", spread(rounds.compactMap(\.trainStepRatio))))
+            lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ 0.50%@)", reference.trainStepMs, trainStepRatio,
+                                spread(rounds.compactMap(\.trainStepRatio))))
             lines.append(String(format: "  predict       %.1f ms → ratio %.2f (target ≤ 0.40%@)", reference.predictMs, predictRatio,
                                 spread(rounds.compactMap(\.predictRatio))))
             lines.append(String(format: "  peak RSS      %.0f MB (ctd target ≤ 1400 MB)", reference.peakRssMb))

@@ -52,7 +52,7 @@ public struct ReportLatencyBenchmark {
         var config = DaemonConfig()
         config.stateDirectory = root
         config.settleSeconds = settle
-        config.training.precision = precision
+        config.training.precision = PrecisionSetting(rawValue: precision.rawValue)!
         config.retrain = .init(minNewLabels: 1_000_000, interval: 1e9, minPerClass: 2)
         let logger = Logger(label: "bench") { SystemdLogHandler(label: $0, level: .warning) }
         let daemon = try Daemon(config: config, logger: logger)

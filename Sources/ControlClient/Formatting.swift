@@ -28,6 +28,9 @@ public enum Formatting {
         } else {
             lines.append("training      idle")
         }
+        if let c = s.compute {
+            lines.append("compute       oneDNN \(c.oneDNN) on \(c.cpuISA); precision \(c.precisionReason)")
+        }
         for problem in s.problems ?? [] { lines.append("PROBLEM       \(problem)") }
         return lines.joined(separator: "\n")
     }
@@ -61,6 +64,7 @@ public enum Formatting {
         return table(header: ["RUN", "STATE", "BEST", "VAL_ACC", "VAL_LOSS", "VAL_AUC", "STARTED", ""],
                      rows: list.map { [$0.id, $0.state, $0.bestEpoch.map(String.init) ?? "-", number($0.valAcc), number($0.valLoss),
                                        number($0.valAUC), $0.startedAt, $0.active ? "active" : ""] })
+            + list.compactMap { run in run.error.map { "\n  \(run.id) \(run.state): \($0)" } }.joined()
     }
 
     public static func run(_ d: RunDetail) -> String {

@@ -38,18 +38,40 @@ public struct StatusInfo: Codable, Sendable, Equatable {
     public var training: TrainingInfo?
     /// Conditions that stop work until someone acts, e.g. "disk full: 3.0 MB free in /var/lib/ctd".
     public var problems: [String]?
+    /// The CPU tier oneDNN runs and the precision training uses on it (added in ctd 0.2).
+    public var compute: ComputeInfo?
 
     public init(version: String, upSince: String, configFile: String?, stateDirectory: String, watching: String, paused: Bool,
                 queues: [String: [String: Int]], scans: [String: Int], activeModel: RunSummary?, training: TrainingInfo?,
-                problems: [String]? = nil) {
+                problems: [String]? = nil, compute: ComputeInfo? = nil) {
         (self.version, self.upSince, self.configFile, self.stateDirectory, self.watching) = (version, upSince, configFile, stateDirectory, watching)
         (self.paused, self.queues, self.scans, self.activeModel, self.training) = (paused, queues, scans, activeModel, training)
-        self.problems = problems
+        (self.problems, self.compute) = (problems, compute)
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, watching, paused, queues, scans, training, problems
+        case version, watching, paused, queues, scans, training, problems, compute
         case upSince = "up_since", configFile = "config_file", stateDirectory = "state_dir", activeModel = "active_model"
+    }
+}
+
+/// What the daemon computes on: oneDNN's instruction-set tier (the CPU's, or lower under
+/// `ONEDNN_MAX_CPU_ISA`) and the training precision `model.precision` resolved to there.
+public struct ComputeInfo: Codable, Sendable, Equatable {
+    /// e.g. "AVX2", "AVX512_CORE_BF16", "AVX512_CORE_AMX".
+    public var cpuISA: String
+    public var oneDNN: String
+    public var precision: String
+    /// e.g. "auto: f32, since oneDNN has no bf16 convolutions on AVX2".
+    public var precisionReason: String
+
+    public init(cpuISA: String, oneDNN: String, precision: String, precisionReason: String) {
+        (self.cpuISA, self.oneDNN, self.precision, self.precisionReason) = (cpuISA, oneDNN, precision, precisionReason)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case precision
+        case cpuISA = "cpu_isa", oneDNN = "onednn", precisionReason = "precision_reason"
     }
 }
 

@@ -1,8 +1,32 @@
 import CDNNL
+import Synchronization
 
 /// The CPU oneDNN engine: the device primitives run on. One per process is plenty.
 public final class Engine: @unchecked Sendable {
     let handle: dnnl_engine_t
+    private let live = Mutex<[(primitive: ObjectIdentifier, implementation: Implementation)]>([])
+
+    /// A primitive made on this engine and the oneDNN implementation that runs it.
+    public struct Implementation: Sendable, Equatable, CustomStringConvertible {
+        /// What it computes, e.g. "convolution backward weights [2, 64, 126, 126, 62]".
+        public let operation: String
+        /// oneDNN's name for the code, e.g. "jit:avx2", "brgconv:avx512_core_amx_bf16".
+        public let name: String
+        /// oneDNN's reference kernels ("ref:any", "ref_convolution"...) are correct but often 100×
+        /// slower: on a supported tier ctd must never run one.
+        public var isReference: Bool { name.hasPrefix("ref") }
+        public var description: String { "\(operation): \(name)" }
+    }
+
+    /// Every primitive on this engine that still exists, in the order they were made (one made
+    /// only to be compared with another, and dropped, is not here).
+    public var implementations: [Implementation] { live.withLock { $0.map(\.implementation) } }
+
+    func record(_ implementation: Implementation, of primitive: ObjectIdentifier) {
+        live.withLock { $0.append((primitive, implementation)) }
+    }
+
+    func forget(_ primitive: ObjectIdentifier) { live.withLock { $0.removeAll { $0.primitive == primitive } } }
 
     /// The CPU engine. Throws when oneDNN cannot start (it never should on x86-64).
     public init() throws(EngineError) {

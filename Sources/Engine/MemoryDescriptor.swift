@@ -24,6 +24,8 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
         /// Channels in blocks of 16, fastest within a block ([N, C/16, X, Y, Z, 16]: oneDNN's
         /// nCdhw16c, what its AVX-512 float32 kernels choose).
         case channelBlocked16
+        /// Channels in blocks of 8 (nCdhw8c): what oneDNN's AVX2 float32 kernels choose.
+        case channelBlocked8
     }
 
     /// - Precondition: 1 to 5 positive dims.
@@ -38,6 +40,9 @@ public struct MemoryDescriptor: @unchecked Sendable, Equatable, CustomStringConv
         case .channelBlocked16:
             precondition(dims.count >= 3, "channel blocks need spatial dims")
             tag = [dnnl_aBc16b, dnnl_aBcd16b, dnnl_aBcde16b][dims.count - 3]
+        case .channelBlocked8:
+            precondition(dims.count >= 3, "channel blocks need spatial dims")
+            tag = [dnnl_aBc8b, dnnl_aBcd8b, dnnl_aBcde8b][dims.count - 3]
         }
         mustSucceed(withDims(dims) { dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), $0, type.raw, tag) },
                     "init memory descriptor \(dims)")

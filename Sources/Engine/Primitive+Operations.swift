@@ -111,7 +111,7 @@ extension Primitive {
         var pd: dnnl_primitive_desc_t?
         var (s, d) = (src.raw, dst.raw)
         try check(dnnl_reorder_primitive_desc_create(&pd, &s, engine.handle, &d, engine.handle, nil), "describe reorder \(src) → \(dst)")
-        return try Primitive(descriptor: pd!, name: "reorder")
+        return try Primitive(descriptor: pd!, name: "reorder \(src) → \(dst)", engine: engine)
     }
 
     private static func create<Desc>(_ desc: inout Desc, attributes: Attributes?, engine: Engine, hint: Primitive?,
@@ -120,7 +120,7 @@ extension Primitive {
         try check(withUnsafePointer(to: &desc) { op in
             dnnl_primitive_desc_create(&pd, UnsafeRawPointer(op), attributes?.handle, engine.handle, hint?.descriptor)
         }, "create \(name)")
-        return try Primitive(descriptor: pd!, name: name)
+        return try Primitive(descriptor: pd!, name: name, engine: engine)
     }
 }
 

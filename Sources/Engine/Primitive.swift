@@ -33,9 +33,10 @@ public final class Primitive: @unchecked Sendable {
     private let primitive: dnnl_primitive_t
     /// What this is, for messages and benchmark tables ("convolution forward", ...).
     public let name: String
+    private let engine: Engine
 
-    /// Takes ownership of `descriptor`.
-    init(descriptor: dnnl_primitive_desc_t, name: String) throws(EngineError) {
+    /// Takes ownership of `descriptor`; records the implementation oneDNN chose in `engine`.
+    init(descriptor: dnnl_primitive_desc_t, name: String, engine: Engine) throws(EngineError) {
         var primitive: dnnl_primitive_t?
         do {
             try check(dnnl_primitive_create(&primitive, descriptor), "create \(name)")
@@ -46,9 +47,12 @@ public final class Primitive: @unchecked Sendable {
         self.descriptor = descriptor
         self.primitive = primitive!
         self.name = name
+        self.engine = engine
+        engine.record(Engine.Implementation(operation: name, name: implementation), of: ObjectIdentifier(self))
     }
 
     deinit {
+        engine.forget(ObjectIdentifier(self))
         mustSucceed(dnnl_primitive_destroy(primitive), "destroy \(name)")
         mustSucceed(dnnl_primitive_desc_destroy(descriptor), "destroy \(name) descriptor")
     }
@@ -66,6 +70,9 @@ public final class Primitive: @unchecked Sendable {
         mustSucceed(dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &info), "query implementation")
         return info.map { String(cString: $0) } ?? "?"
     }
+
+    /// Whether oneDNN runs this with one of its reference kernels (correct, often 100× slower).
+    public var isReference: Bool { implementation.hasPrefix("ref") }
 
     /// Runs the primitive with the given memories.
     public func execute(on stream: Stream, _ arguments: [Argument: Memory]) throws(EngineError) {

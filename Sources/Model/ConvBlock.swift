@@ -72,8 +72,11 @@ final class ConvBlock {
     ///   - size: the input's spatial size (x, y, z).
     ///   - precision: bf16 runs convolutions and keeps activations in bf16; weights stay float32
     ///     (`weights`) and are converted into `computeWeights` before use.
+    ///   - layout: the convolution output's layout (`Precision.convolutionLayout`); pooling and
+    ///     normalisation follow it.
     init(index: Int, engine: Engine, batch: Int, input: MemoryDescriptor, inChannels: Int, outChannels: Int,
-         size: [Int], training: Bool, needsInputGradient: Bool, precision: Precision) throws(EngineError) {
+         size: [Int], training: Bool, needsInputGradient: Bool, precision: Precision,
+         layout: MemoryDescriptor.Layout) throws(EngineError) {
         self.index = index
         self.training = training
         inputDescriptor = input
@@ -83,9 +86,12 @@ final class ConvBlock {
         let type = precision.activationType
         let vector = MemoryDescriptor(dims: [outChannels])
 
+        // With one input channel the plain scan is channels-last byte for byte; channels-last
+        // convolutions need it described so (else oneDNN offers only its reference kernel).
+        let source = inChannels == 1 && input.isPlain && layout == .channelsLast ? input.with(type: input.type, layout: .channelsLast) : input
         convolution = try .convolutionForward(
-            engine: engine, src: input, weights: MemoryDescriptor(dims: weightsDims, type: type, layout: .any),
-            bias: vector, dst: MemoryDescriptor(dims: [batch, outChannels] + convSize, type: type, layout: precision.activationLayout),
+            engine: engine, src: source, weights: MemoryDescriptor(dims: weightsDims, type: type, layout: .any),
+            bias: vector, dst: MemoryDescriptor(dims: [batch, outChannels] + convSize, type: type, layout: layout),
             mode: training ? .training : .inference, relu: true)
         let convDescriptor = convolution.memoryDescriptor(for: .dst)!
         let computeDescriptor = convolution.memoryDescriptor(for: .weights)!
@@ -102,11 +108,14 @@ final class ConvBlock {
         var weightsBackward: Primitive?
         if training {
             let wanted = precision == .f32 ? computeDescriptor : MemoryDescriptor(dims: weightsDims, layout: .any)
-            do {
-                weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: wanted,
-                                                                   diffBias: vector, diffDst: convDescriptor, forward: convolution)
-            } catch {
-                weightsBackward = try .convolutionBackwardWeights(engine: engine, src: input, diffWeights: MemoryDescriptor(dims: weightsDims, layout: .any),
+            // The forward's weight layout spares Adam a reorder, unless only a reference kernel
+            // produces the gradient in it (AVX2, one input channel): then oneDNN's own choice.
+            let inWanted = try? Primitive.convolutionBackwardWeights(engine: engine, src: source, diffWeights: wanted, diffBias: vector,
+                                                                     diffDst: convDescriptor, forward: convolution)
+            if let inWanted, !inWanted.isReference {
+                weightsBackward = inWanted
+            } else {
+                weightsBackward = try .convolutionBackwardWeights(engine: engine, src: source, diffWeights: MemoryDescriptor(dims: weightsDims, layout: .any),
                                                                    diffBias: vector, diffDst: convDescriptor, forward: convolution)
             }
         }
@@ -129,7 +138,7 @@ final class ConvBlock {
         let sliced = inChannels == 1 && input.isPlain && input.type == .f32 && !needsInputGradient
         slices = sliced ? try ConvSlices(engine: engine, batch: batch, input: input, outChannels: outChannels, size: size,
                                          weights: computeDescriptor, weightGradient: training ? gradientDescriptor : nil,
-                                         pooled: pooledDescriptor) : nil
+                                         pooled: pooledDescriptor, layout: layout) : nil
         convolved = sliced ? nil : try Memory(convDescriptor, engine: engine)
         pooled = try Memory(pooledDescriptor, engine: engine)
         output = try Memory(pooledDescriptor, engine: engine)

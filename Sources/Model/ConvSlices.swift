@@ -39,7 +39,7 @@ final class ConvSlices {
         let source: MemoryDescriptor
         let convolution: Primitive
         let convolved: Memory
-        /// oneDNN's pooling, for layouts `BlockedMaxPool` does not take (CPUs without AVX-512).
+        /// oneDNN's pooling, for layouts `BlockedMaxPool` does not take.
         let pooling: Pooling?
         /// The weight gradient of one piece (training only).
         let weightsBackward: Primitive?
@@ -57,13 +57,14 @@ final class ConvSlices {
         }
 
         init(count: Int, engine: Engine, inChannels: Int, outChannels: Int, size: [Int], weights: MemoryDescriptor,
-             weightGradient: MemoryDescriptor?, pooledTensor: MemoryDescriptor) throws(EngineError) {
+             weightGradient: MemoryDescriptor?, pooledTensor: MemoryDescriptor, layout: MemoryDescriptor.Layout) throws(EngineError) {
             let convSize = size.map { $0 - 2 }
             let pooledDims = [1, outChannels, count, convSize[1] / 2, convSize[2] / 2]
             let vector = MemoryDescriptor(dims: [outChannels])
-            source = MemoryDescriptor(dims: [1, inChannels, 2 * count + 2, size[1], size[2]])
+            // One channel: plain and channels-last are the same bytes (see ConvBlock).
+            source = MemoryDescriptor(dims: [1, inChannels, 2 * count + 2, size[1], size[2]], layout: layout == .channelsLast ? .channelsLast : .plain)
             convolution = try .convolutionForward(engine: engine, src: source, weights: weights, bias: vector,
-                                                  dst: MemoryDescriptor(dims: [1, outChannels, 2 * count, convSize[1], convSize[2]], layout: .any),
+                                                  dst: MemoryDescriptor(dims: [1, outChannels, 2 * count, convSize[1], convSize[2]], layout: layout),
                                                   mode: weightGradient == nil ? .inference : .training, relu: true)
             let convolvedDescriptor = convolution.memoryDescriptor(for: .dst)!
             convolved = try Memory(convolvedDescriptor, engine: engine)
@@ -105,6 +106,8 @@ final class ConvSlices {
     /// For pooling without training: a scratch argmax per piece size.
     private let scratch: [Int: BlockedMaxPool.Argmax]
     private let engine: Engine
+    /// The code `BlockedMaxPool` runs.
+    private let poolCode: BlockedMaxPool.Code
 
     /// - Parameters:
     ///   - input: the block's input: plain float32 [batch, 1, x, y, z] (one channel, so a piece's
@@ -112,11 +115,16 @@ final class ConvSlices {
     ///   - weights: the layout the forward convolution reads its weights in.
     ///   - weightGradient: the layout to produce the weight gradient in; nil for inference only.
     ///   - pooled: the layout of the whole pooled tensor the pieces are stored into.
+    ///   - layout: the layout of each piece's convolution output: `.any` (oneDNN's choice) or
+    ///     `.channelsLast` (see `FirstBlockLayout`).
     ///   - slicesPerPiece: pooled x-slices per piece; by default about 8 MB of convolution output.
+    ///   - poolCode: the pooling kernel's code; by default the fastest oneDNN's own tier allows.
     init(engine: Engine, batch: Int, input: MemoryDescriptor, outChannels: Int, size: [Int], weights: MemoryDescriptor,
-         weightGradient: MemoryDescriptor?, pooled: MemoryDescriptor, slicesPerPiece: Int? = nil) throws(EngineError) {
+         weightGradient: MemoryDescriptor?, pooled: MemoryDescriptor, layout: MemoryDescriptor.Layout = .any, slicesPerPiece: Int? = nil,
+         poolCode: BlockedMaxPool.Code = .fastest(on: .effective)) throws(EngineError) {
         precondition(input.isPlain && input.dims[1] == 1 && input.type == .f32, "slices need a plain one-channel float32 input")
         self.engine = engine
+        self.poolCode = poolCode
         let convSize = size.map { $0 - 2 }
         let pooledExtent = convSize[0] / 2
         let perPiece = slicesPerPiece ?? Self.slicesPerPiece(convolvedSliceBytes: convSize[1] * convSize[2] * outChannels * 4, pooledExtent: pooledExtent)
@@ -124,7 +132,7 @@ final class ConvSlices {
         var kernels: [Int: Kernels] = [:]
         for count in Set(pieces.map(\.count)) {
             kernels[count] = try Kernels(count: count, engine: engine, inChannels: 1, outChannels: outChannels, size: size,
-                                         weights: weights, weightGradient: weightGradient, pooledTensor: pooled)
+                                         weights: weights, weightGradient: weightGradient, pooledTensor: pooled, layout: layout)
         }
         self.kernels = kernels
         sourceOffsets = pieces.map { input.window(dims: [1, 1, 2 * $0.count + 2, size[1], size[2]], offsets: [$0.sample, 0, 2 * $0.start, 0, 0]).byteOffset }
@@ -166,7 +174,7 @@ final class ConvSlices {
                     try p.store.execute(on: stream, [.src: p.pooled, .dst: try pooled.view(p.window, byteOffset: pooledOffsets[index], engine: engine)])
                 } else {
                     let argmax = if case .argmax(let a) = record { a } else { scratch[piece.count]! }
-                    BlockedMaxPool.forward(k.convolved, into: pooled, sample: piece.sample, xOffset: piece.start, argmax: argmax)
+                    BlockedMaxPool.forward(k.convolved, into: pooled, sample: piece.sample, xOffset: piece.start, argmax: argmax, code: poolCode)
                 }
             }
         }
@@ -185,7 +193,7 @@ final class ConvSlices {
                 // The piece's convolution output buffer receives its gradient.
                 switch records[index] {
                 case .argmax(let argmax):
-                    BlockedMaxPool.backward(pooledGradient, sample: piece.sample, xOffset: piece.start, argmax: argmax, into: k.convolved)
+                    BlockedMaxPool.backward(pooledGradient, sample: piece.sample, xOffset: piece.start, argmax: argmax, into: k.convolved, code: poolCode)
                 case .workspace(let workspace):
                     guard let p = k.pooling, let load = p.load, let backward = p.backward else { preconditionFailure("no oneDNN pooling") }
                     let window = try pooledGradient.view(p.window, byteOffset: pooledOffsets[index], engine: engine)
@@ -211,9 +219,9 @@ final class ConvSlices {
     var implementations: [(operation: String, implementation: String)] {
         guard let k = kernels[kernels.keys.max() ?? 0] else { return [] }
         var list = [("conv+relu forward (in pieces)", k.convolution.implementation),
-                    ("pool forward (in pieces)", k.pooling.map { ($0.training ?? $0.inference).implementation } ?? "ctd BlockedMaxPool")]
+                    ("pool forward (in pieces)", k.pooling.map { ($0.training ?? $0.inference).implementation } ?? "ctd BlockedMaxPool \(poolCode)")]
         if let weightsBackward = k.weightsBackward {
-            list.append(("pool backward (in pieces)", k.pooling?.backward?.implementation ?? "ctd BlockedMaxPool"))
+            list.append(("pool backward (in pieces)", k.pooling?.backward?.implementation ?? "ctd BlockedMaxPool \(poolCode)"))
             list.append(("conv backward weights (in pieces)", weightsBackward.implementation))
         }
         return list

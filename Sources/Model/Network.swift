@@ -31,6 +31,8 @@ public final class Network {
     /// Times every stage when set (benchmarks); nil costs nothing.
     /// The oneDNN implementations the convolution blocks run, in order (for the benchmark).
     public var implementations: [(operation: String, implementation: String)] { blocks.flatMap(\.implementations) }
+    /// Every primitive made on this network's engine (reorders and links included).
+    public var createdImplementations: [Engine.Implementation] { engine.implementations }
 
     public var profiler: Profiler? {
         didSet { for block in blocks { block.profiler = profiler } }
@@ -62,10 +64,13 @@ public final class Network {
             if previous.type != blockPrecision.activationType {
                 link = try Link(from: previous, to: previous.with(type: blockPrecision.activationType, layout: blockPrecision.activationLayout),
                                 engine: engine, withGradient: trainable && index > 0)
+            } else if let layout = precision.inputLayout(ofBlock: index, on: .effective), previous != previous.with(type: previous.type, layout: layout) {
+                link = try Link(from: previous, to: previous.with(type: previous.type, layout: layout), engine: engine, withGradient: trainable)
             }
             let block = try ConvBlock(index: index, engine: engine, batch: batchSize, input: link?.converted.descriptor ?? previous,
                                       inChannels: architecture.inputChannels(ofBlock: index), outChannels: filters,
-                                      size: size, training: trainable, needsInputGradient: index > 0, precision: blockPrecision)
+                                      size: size, training: trainable, needsInputGradient: index > 0, precision: blockPrecision,
+                                      layout: precision.convolutionLayout(ofBlock: index, on: .effective))
             blocks.append(block)
             links.append(link)
             previous = block.outputDescriptor

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Model
 import NIfTI
@@ -30,6 +31,8 @@ public final class Predictor {
     public let checkpoint: Checkpoint
     public let preprocessing: PreprocessParameters
     public let modelName: String
+    /// What predictions compute in here (`inferencePrecision`).
+    public let precision: Precision
     private let network: Network
     private let reader: NIfTIReader
 
@@ -53,11 +56,19 @@ public final class Predictor {
             // A model trained elsewhere: the seed's preprocessing at the model's input size.
             preprocessing = PreprocessParameters(width: architecture.width, height: architecture.height, depth: architecture.depth)
         }
-        let precision = checkpoint.metadata["precision"].flatMap(Precision.init(rawValue:)) ?? .f32
+        let trained = checkpoint.metadata["precision"].flatMap(Precision.init(rawValue:)) ?? .f32
+        precision = Self.inferencePrecision(trained: trained, on: .effective)
         network = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
         try network.load(checkpoint.parameters)
         modelName = checkpoint.metadata["run_id"] ?? path
         self.reader = reader
+    }
+
+    /// A model trained in bf16 predicts in bf16 where the CPU multiplies it natively (as its
+    /// validation did); elsewhere, and for f32 models, in f32 from the same float32 weights, so a
+    /// model trained on an AMX server serves on an AVX2 one.
+    public static func inferencePrecision(trained: Precision, on isa: InstructionSet) -> Precision {
+        trained == .bf16 && isa.hasNativeBF16 ? .bf16 : .f32
     }
 
     /// Reads, preprocesses and classifies one scan.

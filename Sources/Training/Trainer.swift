@@ -27,6 +27,8 @@ public final class Trainer {
     private let gate: ComputeGate
     /// Chosen by the caller (the daemon names its runs); a new one otherwise.
     private let runID: String?
+    /// The precision the run computes in, resolved from `config.precision` for this CPU.
+    private var compute: ResolvedPrecision?
 
     public init(config: TrainingConfig, folder: RunFolder, scans: [PreparedScan], skipped: [(LabelledScan, String)] = [],
                 preprocessSeconds: Double = 0, progress: TrainingProgress, cancellation: CancellationFlag = CancellationFlag(),
@@ -66,8 +68,15 @@ public final class Trainer {
         }
 
         let architecture = try config.architecture
+        let compute: ResolvedPrecision
+        switch config.precision.resolved() {
+        case .success(let resolved): compute = resolved
+        case .failure(let error): throw TrainingError(reason: error.description)
+        }
+        self.compute = compute
+        progress.note("Precision \(compute.reason) (oneDNN \(Engine.libraryVersion) on \(compute.isa.name))")
         let network = try Network(architecture: architecture, batchSize: config.batchSize, trainable: true,
-                                  precision: config.precision, seed: config.seed)
+                                  precision: compute.precision, seed: config.seed)
         network.adamSettings = config.adam
         var history: [EpochRecord] = []
         var stopping = EarlyStopping(patience: config.patience)
@@ -192,7 +201,8 @@ public final class Trainer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var metadata = [
-            "run_id": runID, "epoch": String(record.epoch), "precision": config.precision.rawValue,
+            "run_id": runID, "epoch": String(record.epoch), "precision": compute?.precision.rawValue ?? "f32",
+            "precision_reason": compute?.reason ?? "", "cpu_isa": compute?.isa.name ?? "",
             "val_loss": "\(record.validationLoss)", "val_acc": "\(record.validationAccuracy)",
             "created": ISO8601DateFormatter().string(from: Date()),
         ]
@@ -219,7 +229,8 @@ public final class Trainer {
             split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? "validation" : "train") },
             skipped: skipped.map { RunReport.SkippedScan(file: $0.0.path, reason: $0.1) },
             epochsCompleted: 0, bestEpoch: nil, best: nil, last: nil, timings: timings,
-            software: ["ctd": "0.1.0", "onednn": Engine.libraryVersion, "precision": config.precision.rawValue],
+            software: ["ctd": "0.1.0", "onednn": Engine.libraryVersion, "precision": compute?.precision.rawValue ?? "f32",
+                       "precision_reason": compute?.reason ?? "", "cpu_isa": compute?.isa.name ?? ""],
             startedAt: now, updatedAt: now)
     }
 

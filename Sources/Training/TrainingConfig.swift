@@ -8,7 +8,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var width = 128
     public var height = 128
     public var depth = 64
-    public var precision: Precision = .bf16
+    /// `auto` (the default) runs bf16 where the CPU multiplies it natively, f32 elsewhere; the
+    /// run records what it resolved to and why (`PrecisionSetting.resolve`).
+    public var precision: PrecisionSetting = .auto
     public var epochs = 100
     /// Stop when validation accuracy has not improved for this many epochs.
     public var patience = 15
@@ -71,7 +73,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         width = try c.decodeIfPresent(Int.self, forKey: .width) ?? width
         height = try c.decodeIfPresent(Int.self, forKey: .height) ?? height
         depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? depth
-        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? precision
+        precision = try c.decodeIfPresent(PrecisionSetting.self, forKey: .precision) ?? precision
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
         patience = try c.decodeIfPresent(Int.self, forKey: .patience) ?? patience
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize

@@ -56,17 +56,19 @@ struct Bench: ParsableCommand {
 
         @Option(help: "Timed requests (after one warm-up).") var runs = 5
         @Option(help: "The settle time in seconds (watch.settle).") var settle = 0.5
-        @Option(help: "The model's precision: f32 or bf16.") var precision: Precision = .bf16
+        @Option(help: "The model's precision: auto (bf16 where the CPU multiplies it natively, else f32), f32 or bf16.") var precision: PrecisionSetting = .auto
         @Flag(help: "Time the requests while a training run is in progress.") var whileTraining = false
 
         func validate() throws {
             guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
             guard settle >= 0 && settle <= 60 else { throw ValidationError("--settle must be between 0 and 60 seconds") }
+            _ = try resolvedPrecision(precision)
         }
 
         func run() throws {
             do {
-                print(try ReportLatencyBenchmark(runs: runs, settle: settle, precision: precision, whileTraining: whileTraining).run().table)
+                print(try ReportLatencyBenchmark(runs: runs, settle: settle, precision: try resolvedPrecision(precision).precision,
+                                                 whileTraining: whileTraining).run().table)
             } catch {
                 throw fail(error)
             }
@@ -78,7 +80,7 @@ struct Bench: ParsableCommand {
             commandName: "engine",
             abstract: "Time a training step (forward + backward + Adam) and one scan's prediction at 128×128×64, batch 2.")
 
-        @Option(help: "Precision of the convolutions and activations: f32 or bf16.") var precision: Precision = .f32
+        @Option(help: "Precision of the convolutions and activations: auto (bf16 where the CPU multiplies it natively, else f32), f32 or bf16.") var precision: PrecisionSetting = .auto
         @Option(help: "Timed training steps (after one warm-up).") var steps = 5
         @Option(help: "Repeat the measurement (ours, then TensorFlow's) this many times and report medians: a shared machine's speed drifts from minute to minute.") var rounds = 1
         @Option(help: "A python with TensorFlow, e.g. \"$(scripts/tf_venv.sh)\", to measure the reference in the same run.") var python: String?
@@ -88,12 +90,13 @@ struct Bench: ParsableCommand {
         func validate() throws {
             guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
             guard (1...50).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 50") }
+            _ = try resolvedPrecision(precision)
         }
 
         func run() throws {
             let report: EngineBenchmark.Report
             do {
-                report = try EngineBenchmark(precision: precision, steps: steps, rounds: rounds, python: python, referenceScript: referenceScript)
+                report = try EngineBenchmark(precision: try resolvedPrecision(precision), steps: steps, rounds: rounds, python: python, referenceScript: referenceScript)
                     .run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             } catch {
                 throw fail(error)
@@ -105,5 +108,13 @@ struct Bench: ParsableCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             }
         }
+    }
+}
+
+/// The precision to benchmark on this CPU; a choice it cannot run is a usage error (exit 64).
+private func resolvedPrecision(_ setting: PrecisionSetting) throws -> ResolvedPrecision {
+    switch setting.resolved() {
+    case .success(let resolved): return resolved
+    case .failure(let error): throw ValidationError("--precision: \(error)")
     }
 }

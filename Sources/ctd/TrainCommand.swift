@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
     @Option(help: "Model input depth (z).") var depth: Int?
     @Option(help: "Maximum epochs.") var epochs: Int?
     @Option(help: "Stop after this many epochs without a better val_acc.") var patience: Int?
-    @Option(help: "f32 or bf16 (mixed precision).") var precision: Precision?
+    @Option(help: "auto (bf16 where the CPU multiplies it natively, else f32), f32 or bf16 (mixed precision).") var precision: PrecisionSetting?
     @Option(help: "Seed for initial weights, shuffling, augmentation and dropout.") var seed: UInt64?
     @Option(help: "Training scans to re-estimate BatchNorm statistics on before each validation (0: the seed's moving averages only).") var batchnormRecalibration: Int?
     @Option(help: "Run at lower CPU priority (nice increment, 0–19).") var nice: Int32 = 0
@@ -29,7 +29,9 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard (0...19).contains(nice) else { throw ValidationError("--nice must be between 0 and 19") }
-        if let problem = try settings().problems.first { throw ValidationError(problem) }
+        let settings = try settings()
+        if let problem = settings.problems.first { throw ValidationError(problem) }
+        if case .failure(let error) = settings.precision.resolved() { throw ValidationError("--precision: \(error)") }
     }
 
     func settings() throws -> TrainingConfig {
@@ -96,3 +98,4 @@ struct Predict: ParsableCommand {
 }
 
 extension Precision: ExpressibleByArgument {}
+extension PrecisionSetting: ExpressibleByArgument {}

@@ -11,7 +11,7 @@ import Testing
         let dims = [2, 3, 8, 7, 6]
         let inputDescriptor = MemoryDescriptor(dims: dims)
         let block = try ConvBlock(index: 1, engine: engine, batch: 2, input: inputDescriptor, inChannels: 3, outChannels: 16,
-                                  size: [8, 7, 6], training: true, needsInputGradient: true, precision: .f32)
+                                  size: [8, 7, 6], training: true, needsInputGradient: true, precision: .f32, layout: .any)
         let weights: [Float] = (0..<(16 * 3 * 27)).map { (i: Int) -> Float in Float((i * 7919) % 201 - 100) / 400 }
         try write(weights, into: block.weights, engine: engine, stream: stream)
         block.bias.write((0..<16).map { (c: Int) -> Float in Float(c % 5) * 0.02 })

@@ -25,41 +25,55 @@ import Testing
     }
 
     /// Sizes with odd convolution extents (the trailing slice pooling drops) along each axis; the
-    /// pooled tensor in oneDNN's 16-channel blocks (pooled by `BlockedMaxPool`) or plain (by oneDNN).
+    /// pieces in the layout this tier's first block uses (oneDNN's 16-channel blocks on AVX-512,
+    /// channels-last on AVX2), pooled by `BlockedMaxPool` into a tensor in the same layout, or by
+    /// oneDNN into a plain one.
     @Test(arguments: [([11, 8, 9], 1, true), ([11, 8, 9], 3, true), ([11, 8, 9], 4, false), ([10, 9, 8], 2, true), ([10, 9, 8], 3, false)])
     func matchesTheNaiveBlock(size: [Int], slicesPerPiece: Int, blocked: Bool) throws {
-        try check(size: size, slicesPerPiece: slicesPerPiece, blocked: blocked)
+        let tier = Precision.f32.convolutionLayout(ofBlock: 0, on: .effective)
+        let pooled: MemoryDescriptor.Layout = tier == .channelsLast ? .channelsLast : .channelBlocked16
+        try check(size: size, slicesPerPiece: slicesPerPiece, pieceLayout: tier, pooled: blocked ? pooled : .plain)
     }
 
-    /// BlockedMaxPool's portable C code, which runs where AVX-512 does not.
-    @Test func thePortablePoolingGivesTheSameResults() throws {
-        BlockedMaxPool.usePortableCode(true)
-        defer { BlockedMaxPool.usePortableCode(false) }
-        try check(size: [11, 8, 9], slicesPerPiece: 3, blocked: true)
-        try check(size: [10, 9, 8], slicesPerPiece: 2, blocked: true)
+    /// Every code of BlockedMaxPool (portable C, AVX2, AVX-512; the C side falls back where the CPU
+    /// lacks one) on both layouts it takes: 16-channel blocks (where oneDNN makes them: AVX-512)
+    /// and channels-last (the first block on AVX2).
+    @Test(arguments: BlockedMaxPool.Code.allCases, [MemoryDescriptor.Layout.channelBlocked16, .channelsLast])
+    func everyPoolingCodeGivesTheSameResults(code: BlockedMaxPool.Code, layout: MemoryDescriptor.Layout) throws {
+        guard layout == .channelsLast || InstructionSet.effective.hasAVX512 else { return }
+        let piece: MemoryDescriptor.Layout = layout == .channelsLast ? .channelsLast : .any
+        try check(size: [11, 8, 9], slicesPerPiece: 3, pieceLayout: piece, pooled: layout, code: code)
+        try check(size: [10, 9, 8], slicesPerPiece: 2, pieceLayout: piece, pooled: layout, code: code)
     }
 
-    func check(size: [Int], slicesPerPiece: Int, blocked: Bool) throws {
+    /// - Parameters:
+    ///   - pieceLayout: each piece's convolution output (`.any`: oneDNN's choice); weights and their
+    ///     gradient in the layouts oneDNN picks for it, as `ConvBlock` keeps them.
+    ///   - pooled: the pooled tensor's layout; `.plain` makes oneDNN pool the pieces.
+    func check(size: [Int], slicesPerPiece: Int, pieceLayout: MemoryDescriptor.Layout, pooled layout: MemoryDescriptor.Layout,
+               code: BlockedMaxPool.Code = .fastest(on: .effective)) throws {
+        let blocked = layout != .plain
         let conv = size.map { $0 - 2 }, pooledSize = conv.map { $0 / 2 }
         let input = values(batch * size.reduce(1, *), seed: 1)
         let weights = values(channels * 27, seed: 2).map { $0 * 0.8 }, bias = values(channels, seed: 3).map { $0 * 0.2 }
         let pooledDims = [batch, channels] + pooledSize
-        // The weights in the layout oneDNN's convolution picks, as the network keeps them (that
-        // makes it choose 16-channel blocks for its output, which BlockedMaxPool takes).
-        let plainWeights = MemoryDescriptor(dims: [channels, 1, 3, 3, 3])
-        let chosenWeights = try Primitive.convolutionForward(
-            engine: engine, src: MemoryDescriptor(dims: [1, 1] + size), weights: MemoryDescriptor(dims: [channels, 1, 3, 3, 3], layout: .any),
-            bias: MemoryDescriptor(dims: [channels]), dst: MemoryDescriptor(dims: [1, channels] + conv, layout: .any), mode: .training, relu: true)
-            .memoryDescriptor(for: .weights)!
-        let weightsDescriptor = blocked ? chosenWeights : plainWeights
+        let source = MemoryDescriptor(dims: [1, 1] + size, layout: pieceLayout == .channelsLast ? .channelsLast : .plain)
+        let forward = try Primitive.convolutionForward(
+            engine: engine, src: source, weights: MemoryDescriptor(dims: [channels, 1, 3, 3, 3], layout: .any),
+            bias: MemoryDescriptor(dims: [channels]), dst: MemoryDescriptor(dims: [1, channels] + conv, layout: pieceLayout), mode: .training, relu: true)
+        let weightsDescriptor = forward.memoryDescriptor(for: .weights)!
+        let gradientDescriptor = try Primitive.convolutionBackwardWeights(
+            engine: engine, src: source, diffWeights: MemoryDescriptor(dims: [channels, 1, 3, 3, 3], layout: .any), diffBias: MemoryDescriptor(dims: [channels]),
+            diffDst: forward.memoryDescriptor(for: .dst)!, forward: forward).memoryDescriptor(for: .diffWeights)!
         let slices = try ConvSlices(engine: engine, batch: batch, input: MemoryDescriptor(dims: [batch, 1] + size), outChannels: channels,
-                                    size: size, weights: weightsDescriptor,
-                                    weightGradient: MemoryDescriptor(dims: [channels, 1, 3, 3, 3]),
-                                    pooled: MemoryDescriptor(dims: pooledDims, layout: blocked ? .channelBlocked16 : .plain),
-                                    slicesPerPiece: slicesPerPiece)
+                                    size: size, weights: weightsDescriptor, weightGradient: gradientDescriptor,
+                                    pooled: MemoryDescriptor(dims: pooledDims, layout: layout), layout: pieceLayout,
+                                    slicesPerPiece: slicesPerPiece, poolCode: code)
         #expect(slices.usesBlockedMaxPool == blocked)
+        let references = engine.implementations.filter(\.isReference)
+        #expect(references.isEmpty, "\(references)")
         let inputMemory = try memory([batch, 1] + size, input)
-        let pooled = try Memory(MemoryDescriptor(dims: pooledDims, layout: blocked ? .channelBlocked16 : .plain), engine: engine)
+        let pooled = try Memory(MemoryDescriptor(dims: pooledDims, layout: layout), engine: engine)
         try slices.forward(inputMemory, weights: try reordered(try memory([channels, 1, 3, 3, 3], weights), to: weightsDescriptor), bias: try memory([channels], bias),
                            into: pooled, training: true, stream: stream, profiler: nil, label: "test")
         let (expected, argmax) = naiveForward(input, size: size, weights: weights, bias: bias)
@@ -67,7 +81,7 @@ import Testing
 
         // ReLU's gradient is applied to the pooled gradient before it comes here (as ConvBlock does).
         let pooledGradient = zip(values(expected.count, seed: 4), expected).map { $1 > 0 ? $0 : 0 }
-        let weightGradient = try memory([channels, 1, 3, 3, 3]), biasGradient = try memory([channels])
+        let weightGradient = try Memory(gradientDescriptor, engine: engine), biasGradient = try memory([channels])
         try slices.backward(try reordered(try memory(pooledDims, pooledGradient), to: pooled.descriptor), input: inputMemory, weightGradient: weightGradient,
                             biasGradient: biasGradient, stream: stream, profiler: nil, label: "test")
         var dWeights = [Float](repeating: 0, count: channels * 27), dBias = [Float](repeating: 0, count: channels)
@@ -78,7 +92,7 @@ import Testing
                 dWeights[c * 27 + (a * 3 + b) * 3 + d] += g * input[inputIndex(n, x + a, y + b, z + d, size)]
             } } }
         }
-        #expect(maxDifference(weightGradient.read(), dWeights) < 1e-4)
+        #expect(maxDifference(try plain(weightGradient).read(), dWeights) < 1e-4)
         #expect(maxDifference(biasGradient.read(), dBias) < 1e-4)
         #expect(dBias.contains { $0 != 0 }, "the test exercises some gradient")
     }

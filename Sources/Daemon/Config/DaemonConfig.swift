@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Model
 import NIfTI
@@ -25,6 +26,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var trainingMemoryBytes = PreparedScan.memoryBudget
     public var logLevel = "info"
     public var control = Control()
+    /// `model.precision` resolved for this CPU, with the reason (set by `init(lookup:isa:)`).
+    public var precision = PrecisionSetting.automatic()
 
     /// The control socket and who may use it.
     public struct Control: Sendable, Equatable {
@@ -64,8 +67,10 @@ public struct DaemonConfig: Sendable, Equatable {
         "CTD_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
     }
 
-    /// Reads every key through `lookup` (nil: not set anywhere, keep the default).
-    public init(lookup: (String) -> String?) throws(ConfigError) {
+    /// Reads every key through `lookup` (nil: not set anywhere, keep the default). `model.precision`
+    /// is resolved for `isa` (oneDNN's tier here): a precision this CPU cannot run is a problem
+    /// now, not a training run that fails later.
+    public init(lookup: (String) -> String?, isa: InstructionSet = .effective) throws(ConfigError) {
         var problems: [String] = []
         func read<T>(_ key: String, _ parse: (String) -> T?, _ expected: String, into target: inout T) {
             guard let raw = lookup(key)?.trimmingCharacters(in: .whitespaces) else { return }
@@ -76,7 +81,7 @@ public struct DaemonConfig: Sendable, Equatable {
         read("model.width", int, "a whole number", into: &training.width)
         read("model.height", int, "a whole number", into: &training.height)
         read("model.depth", int, "a whole number", into: &training.depth)
-        read("model.precision", { Precision(rawValue: $0) }, "f32 or bf16", into: &training.precision)
+        read("model.precision", { PrecisionSetting(rawValue: $0) }, "auto, f32 or bf16", into: &training.precision)
         read("training.epochs", int, "a whole number", into: &training.epochs)
         read("training.patience", int, "a whole number", into: &training.patience)
         read("training.batch_size", int, "a whole number", into: &training.batchSize)
@@ -103,6 +108,10 @@ public struct DaemonConfig: Sendable, Equatable {
         read("control.idle_timeout", Duration.seconds(in:), "a duration like 5m", into: &control.idleTimeout)
         read("control.max_clients", int, "a whole number", into: &control.maxClients)
         problems += training.problems
+        switch training.precision.resolve(on: isa) {
+        case .success(let resolved): precision = resolved
+        case .failure(let error): problems.append("model.precision: \(error)")
+        }
         if control.idleTimeout < 0.1 { problems.append("control.idle_timeout must be at least 100ms") }
         if control.maxClients < 1 || control.maxClients > 1024 { problems.append("control.max_clients must be between 1 and 1024") }
         if trainingNice < 0 || trainingNice > 19 { problems.append("training.nice must be between 0 and 19") }

@@ -1,3 +1,4 @@
+import Engine
 import Catalog
 import ControlProtocol
 import Foundation
@@ -87,7 +88,19 @@ extension Daemon {
             version: DaemonVersion.string, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
             stateDirectory: folders.root, watching: isPaused ? "paused" : "watching \(folders.inbox)", paused: isPaused,
             queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info,
-            problems: spaceProblem.map { [$0 + " (free space or lower limits.min_free_bytes; work resumes by itself)"] })
+            problems: try problems(), compute: ComputeInfo(cpuISA: InstructionSet.effective.name, oneDNN: Engine.libraryVersion,
+                                                       precision: config.precision.precision.rawValue, precisionReason: config.precision.reason))
+    }
+
+    /// What stops work until someone acts: a full disk, or a training run that failed for a
+    /// reason that would recur (it is not retried).
+    private func problems() throws -> [String]? {
+        var found: [String] = []
+        if let space = spaceProblem { found.append(space + " (free space or lower limits.min_free_bytes; work resumes by itself)") }
+        if let last = try catalog.runs(limit: 1).first, last.state == "failed", let error = last.error {
+            found.append("training run \(last.id) failed: \(error)")
+        }
+        return found.isEmpty ? nil : found
     }
 
     func summary(_ run: RunRecord, activeID: String?) -> RunSummary {
@@ -164,6 +177,9 @@ extension Daemon {
               samples: snapshot.requests.sorted { $0.key < $1.key }.map { S(labels: "command=\"\($0.key)\"", value: Double($0.value)) }),
             F(name: "ctd_up_since_seconds", help: "When the daemon started (Unix time).", type: "gauge",
               samples: [S(value: startedAt.timeIntervalSince1970.rounded())]),
+            F(name: "ctd_cpu_isa", help: "The CPU instruction-set tier oneDNN runs, and the training precision chosen for it.", type: "gauge",
+              samples: [S(labels: "isa=\"\(InstructionSet.effective.name)\",precision=\"\(config.precision.precision.rawValue)\",onednn=\"\(Engine.libraryVersion)\"",
+                          value: 1)]),
         ])
     }
 

@@ -12,8 +12,12 @@ public struct PredictionReport: Codable, Sendable, Equatable {
         public var valAcc: Double?
         public var valAUC: Double?
         public var trainedAt: String?
+        /// What the prediction computed in here, and oneDNN's CPU tier (e.g. "AVX2").
+        public var precision: String?
+        public var cpuISA: String?
         enum CodingKeys: String, CodingKey {
             case runID = "run_id", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", trainedAt = "trained_at"
+            case precision, cpuISA = "cpu_isa"
         }
     }
 

@@ -1,3 +1,4 @@
+import Engine
 import AtomicFile
 import Catalog
 import ContentHash
@@ -486,7 +487,8 @@ public final class Daemon: @unchecked Sendable {
         let report = PredictionReport(
             fileID: file.id, file: file.inboxPath, hash: scan.hash, scan: JSONValue.object(json: scan.facts),
             model: .init(runID: model.runID, valLoss: run?.valLoss, valAcc: run?.valAcc, valAUC: run?.valAUC,
-                         trainedAt: run?.endedAt.map(PredictionReport.timestamp)),
+                         trainedAt: run?.endedAt.map(PredictionReport.timestamp), precision: model.predictor.precision.rawValue,
+                         cpuISA: InstructionSet.effective.name),
             probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
             threshold: config.threshold, decision: decision, sentences: prediction.sentences, warnings: warnings,
             timings: .init(secondsSinceArrival: now - file.arrivedAt, predictMilliseconds: predictMilliseconds),
@@ -632,9 +634,11 @@ public final class Daemon: @unchecked Sendable {
             if run.promoted { loadModel(run) }
         case .outOfSpace(let error):
             if !waitForRoom(job, after: error) { try catalog.release(jobID: job.id, now: Self.now()) }
-        case .failed(let reason):
-            let parked = try catalog.fail(jobID: job.id, error: reason, maxAttempts: 2, now: Self.now()) == .parked
-            log.error("training run \(job.subject) failed: \(reason)\(parked ? "" : "; it will be retried")")
+        case .failed(let reason, let recurs):
+            let parked = try catalog.fail(jobID: job.id, error: reason, maxAttempts: recurs ? 1 : 2, now: Self.now()) == .parked
+            let next = recurs ? "; not retried, as it would fail the same way: fix the cause, then ctctl retrain"
+                : parked ? "; not retried again" : "; it will be retried"
+            log.error("training run \(job.subject) failed: \(reason)\(next)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -58,7 +59,7 @@ public enum DaemonMain {
         let log = Logger(label: "ctd")
         do {
             let daemon = try Daemon(config: config, loader: loader, logger: log)
-            log.info("ctd starting: state in \(config.stateDirectory)\(loader.file.map { ", config \($0)" } ?? ""), model \(config.training.width)x\(config.training.height)x\(config.training.depth) \(config.training.precision.rawValue)")
+            log.info("ctd starting: state in \(config.stateDirectory)\(loader.file.map { ", config \($0)" } ?? ""), model \(config.training.width)x\(config.training.height)x\(config.training.depth); oneDNN \(Engine.libraryVersion) on \(InstructionSet.effective.name)\(InstructionSet.capSetting.map { " (\($0))" } ?? ""), precision \(config.precision.reason)")
             let group = ServiceGroup(services: [DaemonService(daemon: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
             try await group.run()
             return 0

@@ -1,4 +1,5 @@
 import Catalog
+import Engine
 import Foundation
 import Logging
 import Model
@@ -13,7 +14,8 @@ struct TrainingJob {
     enum Outcome {
         case ended(RunRecord)
         case suspended
-        case failed(String)
+        /// `recurs`: the same run would fail the same way again (see `willRecur`), so it is not retried.
+        case failed(String, recurs: Bool)
         /// The disk filled up: the run stays "running" and continues from its last completed
         /// epoch once there is room again.
         case outOfSpace(any Error)
@@ -75,7 +77,7 @@ struct TrainingJob {
             if Daemon.isOutOfSpace(error) { return .outOfSpace(error) }
             try catalog.endRun(id: runID, state: "failed", bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
                                error: "\(error)", now: Daemon.now())
-            return .failed("\(error)")
+            return .failed("\(error)", recurs: Self.willRecur(error))
         }
         if report.status == .running { return .suspended }
         try catalog.endRun(id: runID, state: report.status.rawValue, bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
@@ -88,6 +90,17 @@ struct TrainingJob {
             daemon.log.notice("run \(runID) \(note)")
         }
         return .ended(try catalog.run(id: runID)!)
+    }
+
+    /// Whether a failure would happen again on a retry: oneDNN lacking a primitive for these
+    /// shapes and types, or settings or data the trainer refuses. Out of memory, I/O and runtime
+    /// errors may pass, so those runs are retried.
+    static func willRecur(_ error: any Error) -> Bool {
+        switch error {
+        case let error as EngineError: [.unimplemented, .invalidArguments].contains(error.status)
+        case is TrainingError, is PrecisionError, is Architecture.SizeError: true
+        default: false
+        }
     }
 
     /// Scores the new model and the active one on today's validation set (which may have grown
