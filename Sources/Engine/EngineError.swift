@@ -15,7 +15,12 @@ public struct EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         case other = "failed"
     }
 
-    public var description: String { "oneDNN: \(operation): \(status.rawValue)" }
+    public init(operation: String, status: Status) { (self.operation, self.status) = (operation, status) }
+
+    public var description: String {
+        // Which kernels exist depends on the CPU's tier: name it, so the cause is in the message.
+        "oneDNN: \(operation): \(status.rawValue)" + (status == .unimplemented ? " on \(InstructionSet.effective.name) CPUs" : "")
+    }
 }
 
 /// Checks a oneDNN status: success passes, environment failures throw, anything else traps.

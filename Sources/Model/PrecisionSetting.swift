@@ -53,6 +53,7 @@ public struct ResolvedPrecision: Sendable, Equatable {
 /// bf16 asked for on a CPU where oneDNN has no bf16 convolutions.
 public struct PrecisionError: Error, Equatable, CustomStringConvertible {
     public let isa: InstructionSet
+    public init(isa: InstructionSet) { self.isa = isa }
     public var description: String {
         "precision bf16 needs a CPU with AVX-512 (natively: AVX512_BF16 or AMX), but oneDNN runs \(isa.name) here"
             + (InstructionSet.capSetting.map { " (capped by \($0))" } ?? "")

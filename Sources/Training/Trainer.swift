@@ -8,6 +8,7 @@ import SeededRandom
 /// Why a run could not start or continue; `description` is one sentence with what to do.
 public struct TrainingError: Error, CustomStringConvertible {
     public let reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String { reason }
 }
 

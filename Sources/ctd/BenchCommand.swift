@@ -115,6 +115,6 @@ struct Bench: ParsableCommand {
 private func resolvedPrecision(_ setting: PrecisionSetting) throws -> ResolvedPrecision {
     switch setting.resolved() {
     case .success(let resolved): return resolved
-    case .failure(let error): throw ValidationError("--precision: \(error)")
+    case .failure(let error): throw refuse("--precision: \(error)")
     }
 }

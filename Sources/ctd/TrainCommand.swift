@@ -31,7 +31,7 @@ struct Train: ParsableCommand {
         guard (0...19).contains(nice) else { throw ValidationError("--nice must be between 0 and 19") }
         let settings = try settings()
         if let problem = settings.problems.first { throw ValidationError(problem) }
-        if case .failure(let error) = settings.precision.resolved() { throw ValidationError("--precision: \(error)") }
+        if case .failure(let error) = settings.precision.resolved() { throw refuse("--precision: \(error)") }
     }
 
     func settings() throws -> TrainingConfig {

@@ -86,5 +86,14 @@ import Testing
         #expect(small.status == 64 && small.stderr.contains("at least 46 voxels"))
         let model = try Tools.run("ctd", ["predict", "--model", folder.path + "/none.safetensors", "x.nii"])
         #expect(model.status == 1 && model.stderr.contains("no such file"))
+        // bf16 on an AVX2 server (played by capping oneDNN): refused before any work, with the fix.
+        var avx2 = ProcessInfo.processInfo.environment
+        avx2["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+        for arguments in [["train", "--data", empty, "--out", folder.path + "/run"], ["bench", "engine", "--steps", "1"]] {
+            let bf16 = try Tools.run("ctd", arguments + ["--precision", "bf16"], environment: avx2)
+            #expect(bf16.status == 64, "\(arguments): \(bf16.stderr)")
+            #expect(bf16.stderr.contains("oneDNN runs AVX2 here (capped by ONEDNN_MAX_CPU_ISA=AVX2): set the precision to auto or f32"))
+            #expect(bf16.stderr.split(separator: "\n").count == 1, "one line: \(bf16.stderr)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CTDTestSupport
 import Daemon
+import Engine
 import Foundation
 import Testing
 
@@ -40,12 +41,29 @@ import Testing
             Issue.record("accepted a bad configuration")
         } catch {
             let text = error.description
-            #expect(text.contains("model.precision: \"f16\" is not f32 or bf16"))
+            #expect(text.contains("model.precision: \"f16\" is not auto, f32 or bf16"))
             #expect(text.contains("training.epochs: \"many\" is not a whole number"))
             #expect(text.contains("watch.settle: \"soon\" is not a duration"))
             #expect(text.contains("predict.threshold must be between 0 and 1"))
             #expect(text.contains("46"))  // the input-size rule, from the model
         }
+    }
+
+    /// The precision is resolved at the configuration check: bf16 on a CPU without it stops the
+    /// start (exit 64) with the tier and the fix, instead of failing every training run later.
+    @Test func precisionIsResolvedForTheCPUAtTheCheck() throws {
+        do {
+            _ = try DaemonConfig(lookup: { $0 == "model.precision" ? "bf16" : nil }, isa: .avx2)
+            Issue.record("bf16 accepted on AVX2")
+        } catch {
+            #expect(error.problems == ["model.precision: precision bf16 needs a CPU with AVX-512 (natively: AVX512_BF16 or AMX), but oneDNN runs AVX2 here"
+                                       + (InstructionSet.capSetting.map { " (capped by \($0))" } ?? "") + ": set the precision to auto or f32"])
+        }
+        let automatic = try DaemonConfig(lookup: { _ in nil }, isa: .avx2)
+        #expect(automatic.training.precision == .auto && automatic.precision.precision == .f32 && automatic.precision.reason.contains("AVX2"))
+        let native = try DaemonConfig(lookup: { $0 == "model.precision" ? "bf16" : nil }, isa: .avx512CoreBF16)
+        #expect(native.precision.precision == .bf16)
+        #expect(try DaemonConfig(lookup: { _ in nil }, isa: .avx512CoreAMX).precision.precision == .bf16)
     }
 
     @Test func aMissingOrMalformedFileIsAClearError() async throws {
