@@ -18,6 +18,9 @@ public struct EngineBenchmark {
     /// A python with tensorflow + keras (scripts/tf_venv.sh), or nil to skip the reference.
     public var python: String?
     public var referenceScript: String
+    /// Whether TensorFlow runs its convolutions on oneDNN (`TF_ENABLE_ONEDNN_OPTS`); nil: as
+    /// TensorFlow decides by itself on a CPU of this tier (`tensorFlowUsesOneDNN(on:)`).
+    public var referenceOneDNN: Bool?
 
     public init(architecture: Architecture = .seed, batchSize: Int = 2, precision: ResolvedPrecision = PrecisionSetting.automatic(), steps: Int, rounds: Int = 1,
                 python: String?, referenceScript: String) {
@@ -29,6 +32,11 @@ public struct EngineBenchmark {
         self.python = python
         self.referenceScript = referenceScript
     }
+
+    /// TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX512_VNNI, BF16 or
+    /// AMX; on AVX2 servers (and AVX-512 ones before Cascade Lake) it runs Eigen's. It reads the
+    /// CPU itself, not ONEDNN_MAX_CPU_ISA, so a capped run must say which a real CPU of the tier gets.
+    public static func tensorFlowUsesOneDNN(on isa: InstructionSet) -> Bool { isa.hasNativeBF16 }
 
     public struct Report: Codable, Sendable {
         public var inputSize: [Int]
@@ -109,6 +117,11 @@ public struct EngineBenchmark {
             public var predictMs: Double
             public var peakRssMb: Double
             public var versions: String
+            /// TensorFlow's convolutions on oneDNN (TF_ENABLE_ONEDNN_OPTS=1) or on Eigen.
+            public var oneDNN: Bool?
+            enum CodingKeys: String, CodingKey {
+                case trainStepMs = "train_step_ms", predictMs = "predict_ms", peakRssMb = "peak_rss_mb", versions, oneDNN = "onednn"
+            }
         }
 
         private enum CodingKeys: String, CodingKey {
@@ -166,7 +179,7 @@ public struct EngineBenchmark {
         report.estimateSeedEpoch()
         if let first = references.first {
             report.reference = Report.Reference(trainStepMs: median(references.map(\.trainStepMs)), predictMs: median(references.map(\.predictMs)),
-                                                peakRssMb: references.map(\.peakRssMb).max() ?? 0, versions: first.versions)
+                                                peakRssMb: references.map(\.peakRssMb).max() ?? 0, versions: first.versions, oneDNN: first.oneDNN)
             report.trainStepRatio = median(measured.compactMap(\.trainStepRatio))
             report.predictRatio = median(measured.compactMap(\.predictRatio))
         }
@@ -237,6 +250,8 @@ public struct EngineBenchmark {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
+        let oneDNN = referenceOneDNN ?? Self.tensorFlowUsesOneDNN(on: precision.isa)
+        process.environment = ProcessInfo.processInfo.environment.merging(["TF_ENABLE_ONEDNN_OPTS": oneDNN ? "1" : "0"]) { $1 }
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -247,7 +262,7 @@ public struct EngineBenchmark {
             throw BenchmarkError(reason: "the TensorFlow reference (\(python) \(referenceScript) bench) failed with status \(process.terminationStatus)")
         }
         return Report.Reference(trainStepMs: train, predictMs: predict, peakRssMb: object["peak_rss_mb"] as? Double ?? 0,
-                                versions: "TensorFlow \(object["tf_version"] ?? "?"), Keras \(object["keras_version"] ?? "?")")
+                                versions: "TensorFlow \(object["tf_version"] ?? "?"), Keras \(object["keras_version"] ?? "?")", oneDNN: oneDNN)
     }
 }
 
@@ -284,7 +299,7 @@ extension EngineBenchmark.Report {
         }
         if let reference, let trainStepRatio, let predictRatio {
             let spread = { (ratios: [Double]) in ratios.count > 1 ? String(format: ", rounds %.2f–%.2f", ratios.min()!, ratios.max()!) : "" }
-            lines.append("reference (\(reference.versions), same run, \(rounds.count) round\(rounds.count == 1 ? "" : "s") alternating with ours; medians):")
+            lines.append("reference (\(reference.versions), convolutions on \(reference.oneDNN == false ? "Eigen (TF_ENABLE_ONEDNN_OPTS=0, its default on this tier)" : "oneDNN"), same run, \(rounds.count) round\(rounds.count == 1 ? "" : "s") alternating with ours; medians):")
             lines.append(String(format: "  training step %.1f ms → ratio %.2f (target ≤ 0.50%@)", reference.trainStepMs, trainStepRatio,
                                 spread(rounds.compactMap(\.trainStepRatio))))
             lines.append(String(format: "  predict       %.1f ms → ratio %.2f (target ≤ 0.40%@)", reference.predictMs, predictRatio,

@@ -85,6 +85,10 @@ struct Bench: ParsableCommand {
         @Option(help: "Repeat the measurement (ours, then TensorFlow's) this many times and report medians: a shared machine's speed drifts from minute to minute.") var rounds = 1
         @Option(help: "A python with TensorFlow, e.g. \"$(scripts/tf_venv.sh)\", to measure the reference in the same run.") var python: String?
         @Option(help: "The reference script.") var referenceScript = "scripts/reference_model.py"
+        @Option(help: "TensorFlow's convolutions: on (oneDNN), off (Eigen), or default: what TensorFlow picks on a real CPU of this tier (oneDNN only with AVX512_BF16 or AMX, as it does not see ONEDNN_MAX_CPU_ISA).")
+        var referenceOnednn: ReferenceOneDNN = .default
+
+        enum ReferenceOneDNN: String, ExpressibleByArgument { case on, off, `default` }
         @Flag(help: "Print the report as one JSON object on the last line.") var json = false
 
         func validate() throws {
@@ -96,7 +100,9 @@ struct Bench: ParsableCommand {
         func run() throws {
             let report: EngineBenchmark.Report
             do {
-                report = try EngineBenchmark(precision: try resolvedPrecision(precision), steps: steps, rounds: rounds, python: python, referenceScript: referenceScript)
+                var benchmark = EngineBenchmark(precision: try resolvedPrecision(precision), steps: steps, rounds: rounds, python: python, referenceScript: referenceScript)
+                benchmark.referenceOneDNN = referenceOnednn == .default ? nil : referenceOnednn == .on
+                report = try benchmark
                     .run { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             } catch {
                 throw fail(error)
