@@ -10,11 +10,23 @@ import Testing
         let text = Formatting.status(StatusInfo(version: "0.2.0", upSince: "t", configFile: "/etc/ctd/ctd.yaml", stateDirectory: "/var/lib/ctd",
                                                 watching: "watching /var/lib/ctd/inbox", paused: false,
                                                 queues: ["ingest": ["queued": 3, "done": 9]], scans: ["normal/cached": 5, "abnormal/rejected": 1],
-                                                activeModel: run, training: training))
+                                                activeModel: run, training: training,
+                                                problems: ["training run run-0 failed: oneDNN: create convolution forward: not implemented"],
+                                                compute: ComputeInfo(cpuISA: "AVX2", oneDNN: "2.6.3", precision: "f32",
+                                                                     precisionReason: "auto: f32, since oneDNN has no bf16 convolutions on AVX2")))
         #expect(text.contains("scans         normal 5, abnormal 0 (+1 rejected), unlabelled 0"))
         #expect(text.contains("ingest: 3 queued; predict: empty"))
         #expect(text.contains("active model  run-1, trained t1: val_acc 0.9000, val_loss 0.2500, val_auc -"))
         #expect(text.contains("run-2: epoch 3/10, step 5/20, last val_acc 0.7500, at most 3 min 42 s to go"))
+        #expect(text.contains("compute       oneDNN 2.6.3 on AVX2; precision auto: f32, since oneDNN has no bf16 convolutions on AVX2"))
+        #expect(text.contains("PROBLEM       training run run-0 failed: oneDNN"))
+    }
+
+    @Test func runsShowWhyARunFailed() {
+        let failed = RunSummary(id: "run-9", state: "failed", reason: "requested", startedAt: "t0", endedAt: "t1", trainCount: 10,
+                                validationCount: 4, bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil, active: false, promotionNote: nil,
+                                error: "only 1 training scans: need at least one batch of 2")
+        #expect(Formatting.runs([failed]).hasSuffix("\n  run-9 failed: only 1 training scans: need at least one batch of 2"))
     }
 
     @Test func tablesAlignTheirColumns() {

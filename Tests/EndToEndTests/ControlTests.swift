@@ -63,6 +63,9 @@ import UnixSocket
         var status = try json(StatusInfo.self, ["status"])
         #expect(status.activeModel == nil && status.training == nil && !status.paused)
         #expect(status.stateDirectory == state)
+        // The tier oneDNN runs (the suite may run under ONEDNN_MAX_CPU_ISA) and the precision set.
+        #expect(["AVX2", "AVX512_CORE", "AVX512_CORE_BF16", "AVX512_CORE_AMX"].contains(status.compute?.cpuISA ?? "none"), "\(String(describing: status.compute))")
+        #expect(status.compute?.precision == "f32" && status.compute?.precisionReason == "f32 as configured")
         let human = try ctctl(["status"])
         #expect(human.stdout.contains("active model  none yet"), "\(human.stdout)")
 
@@ -138,6 +141,7 @@ import UnixSocket
         #expect(metrics.stdout.contains("ctd_files_total{outcome=\"archived\"} 17"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("ctd_training_epochs_total 2"))
         #expect(metrics.stdout.contains("ctd_control_requests_total{command=\"status\"}"))
+        #expect(metrics.stdout.contains("ctd_cpu_isa{isa=\""), "\(metrics.stdout)")
     }
 
     @Test func theSocketSurvivesBadHugeSilentAndVanishingClients() throws {
