@@ -1,4 +1,5 @@
 import CTDTestSupport
+import Engine
 import Foundation
 import Model
 import Preprocess
@@ -59,6 +60,11 @@ import Testing
         let checkpoint = try Checkpoint.read(from: run.best)
         #expect(checkpoint.metadata["epoch"] == String(report.bestEpoch!))
         #expect(checkpoint.metadata["preprocessing"] != nil && checkpoint.optimizer == nil)
+        // What it computed in, why, and on which tier: in every checkpoint and in run.json.
+        #expect(checkpoint.metadata["precision"] == "f32" && checkpoint.metadata["precision_reason"] == "f32 as configured")
+        #expect(checkpoint.metadata["cpu_isa"] == InstructionSet.effective.name)
+        #expect(report.software["cpu_isa"] == InstructionSet.effective.name && report.software["precision_reason"] == "f32 as configured")
+        #expect(recorder.lines.contains { $0.contains("Precision f32 as configured") && $0.contains(InstructionSet.effective.name) })
         #expect(try Checkpoint.read(from: run.last).optimizer?.step == 6 * 8)
         #expect(run.state == .ended(status: "finished"))
         #expect(throws: TrainingError.self) { try Trainer(config: Self.config(epochs: 6), folder: run, scans: Self.scans(), progress: recorder).run(resume: false) }
