@@ -51,7 +51,7 @@ until [ "$(ls "$state"/outbox/*.json 2>/dev/null | wc -l)" -ge 4 ]; do
     verdict=$(python3 -c '
 import json, sys
 s = json.loads(sys.argv[1]); reports = int(sys.argv[2])
-failed = [p for p in s.get("problems") or [] if p.startswith("training run ")]
+failed = [p for p in s.get("problems") or [] if p.startswith("training run ") and "(not retried" in p]
 if failed: print("FAILED " + failed[0]); sys.exit()
 q = s.get("queues", {}); ingest = q.get("ingest", {}).get("queued", 0) + q.get("ingest", {}).get("running", 0)
 cached = sum(n for k, n in s.get("scans", {}).items() if k.endswith("/cached") and not k.startswith("none"))

@@ -98,7 +98,9 @@ extension Daemon {
         var found: [String] = []
         if let space = spaceProblem { found.append(space + " (free space or lower limits.min_free_bytes; work resumes by itself)") }
         if let last = try catalog.runs(limit: 1).first, last.state == "failed", let error = last.error {
-            found.append("training run \(last.id) failed: \(error)")
+            // A parked job is not retried: someone must fix the cause (a queued one retries by itself).
+            let parked = try catalog.jobs(kind: .train, state: .parked).contains { $0.subject == last.id }
+            found.append("training run \(last.id) failed: \(error)" + (parked ? " (not retried: fix the cause, then ctctl retrain)" : " (retrying)"))
         }
         return found.isEmpty ? nil : found
     }
