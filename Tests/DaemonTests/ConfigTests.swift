@@ -73,7 +73,22 @@ import Testing
             _ = try await ConfigLoader(file: bad, flags: [:], environment: [:]).load()
             Issue.record("accepted malformed YAML")
         } catch {
-            #expect("\(error)".contains("bad.yaml"))
+            // One line, with where the error is.
+            #expect("\(error)".contains("bad.yaml: not valid YAML: line 2, column 1:"), "\(error)")
+            #expect(!"\(error)".contains("\n"))
+        }
+    }
+
+    /// A misspelled or unknown key in the file is an error (exit 64 at start), with the nearest
+    /// known key when one is close, instead of silently keeping the default.
+    @Test func unknownKeysInTheFileAreRefusedWithASuggestion() async throws {
+        let file = folder.write(Array("retrain:\n  min_new_label: 5\nmodel:\n  width: 64\nfavourite_colour: blue\ncontrol: {}\n".utf8), to: "typo.yaml")
+        do {
+            _ = try await ConfigLoader(file: file, flags: [:], environment: [:]).load()
+            Issue.record("accepted unknown keys")
+        } catch {
+            #expect((error as? ConfigError)?.problems == ["\(file): `favourite_colour`: unknown key (config/ctd.yaml lists every key)",
+                                       "\(file): `retrain.min_new_label`: unknown key; did you mean `retrain.min_new_labels`?"])
         }
     }
 

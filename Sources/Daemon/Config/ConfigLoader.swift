@@ -19,9 +19,11 @@ public struct ConfigLoader: Sendable {
             EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "ctd"),
         ]
         if let file {
-            guard FileManager.default.isReadableFile(atPath: file) else {
+            guard FileManager.default.isReadableFile(atPath: file), let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigError(problems: ["\(file): the config file does not exist or is not readable"])
             }
+            let problems = ConfigFileKeys.problems(in: String(decoding: data, as: UTF8.self), file: file)
+            guard problems.isEmpty else { throw ConfigError(problems: problems) }
             let location = ConfigReader(provider: InMemoryProvider(values: ["filePath": .init(.string(file), isSecret: false)]))
             do {
                 providers.append(try await FileProvider<YAMLSnapshot>(config: location))
