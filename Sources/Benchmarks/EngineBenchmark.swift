@@ -288,7 +288,7 @@ extension EngineBenchmark.Report {
         for stage in stages { lines.append(stage.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.1f", stage.ms)) }
         lines.append("implementations (training network)")
         for item in implementations {
-            let error = item.implementation.hasPrefix("ref") ? "   ← ERROR: oneDNN's reference kernel" : ""
+            let error = Engine.Implementation.isReference(item.implementation) ? "   ← ERROR: oneDNN's reference kernel" : ""
             lines.append("  " + item.operation.padding(toLength: 44, withPad: " ", startingAt: 0) + item.implementation + error)
         }
         if referenceKernels.isEmpty {

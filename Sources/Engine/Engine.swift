@@ -8,13 +8,14 @@ public final class Engine: @unchecked Sendable {
 
     /// A primitive made on this engine and the oneDNN implementation that runs it.
     public struct Implementation: Sendable, Equatable, CustomStringConvertible {
-        /// What it computes, e.g. "convolution backward weights [2, 64, 126, 126, 62]".
+        /// What it computes, e.g. "convolution backward weights".
         public let operation: String
         /// oneDNN's name for the code, e.g. "jit:avx2", "brgconv:avx512_core_amx_bf16".
         public let name: String
         /// oneDNN's reference kernels ("ref:any", "ref_convolution"...) are correct but often 100×
         /// slower: on a supported tier ctd must never run one.
-        public var isReference: Bool { name.hasPrefix("ref") }
+        public var isReference: Bool { Self.isReference(name) }
+        public static func isReference(_ name: String) -> Bool { name.hasPrefix("ref") }
         public var description: String { "\(operation): \(name)" }
     }
 

@@ -72,7 +72,7 @@ public final class Primitive: @unchecked Sendable {
     }
 
     /// Whether oneDNN runs this with one of its reference kernels (correct, often 100× slower).
-    public var isReference: Bool { implementation.hasPrefix("ref") }
+    public var isReference: Bool { Engine.Implementation.isReference(implementation) }
 
     /// Runs the primitive with the given memories.
     public func execute(on stream: Stream, _ arguments: [Argument: Memory]) throws(EngineError) {

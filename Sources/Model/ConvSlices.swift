@@ -116,7 +116,7 @@ final class ConvSlices {
     ///   - weightGradient: the layout to produce the weight gradient in; nil for inference only.
     ///   - pooled: the layout of the whole pooled tensor the pieces are stored into.
     ///   - layout: the layout of each piece's convolution output: `.any` (oneDNN's choice) or
-    ///     `.channelsLast` (see `FirstBlockLayout`).
+    ///     `.channelsLast` (see `Precision.convolutionLayout`).
     ///   - slicesPerPiece: pooled x-slices per piece; by default about 8 MB of convolution output.
     ///   - poolCode: the pooling kernel's code; by default the fastest oneDNN's own tier allows.
     init(engine: Engine, batch: Int, input: MemoryDescriptor, outChannels: Int, size: [Int], weights: MemoryDescriptor,

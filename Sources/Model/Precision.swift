@@ -31,7 +31,7 @@ public enum Precision: String, Sendable, Codable, CaseIterable {
     /// The layout block `index` needs its input converted to, when the previous block's output
     /// is in another; nil: it takes it as it comes. On AVX2 oneDNN's float32 convolutions of a
     /// channels-last input with many channels exist only as reference kernels, so the first
-    /// block's channels-last output is reordered into 8-channel blocks (about 10 ms a step each way).
+    /// block's channels-last output is reordered into 8-channel blocks (and its gradient back).
     func inputLayout(ofBlock index: Int, on isa: InstructionSet) -> MemoryDescriptor.Layout? {
         index > 0 && forBlock(index) == .f32 && !isa.hasAVX512 ? .channelBlocked8 : nil
     }

@@ -28,8 +28,6 @@ public final class Trainer {
     private let gate: ComputeGate
     /// Chosen by the caller (the daemon names its runs); a new one otherwise.
     private let runID: String?
-    /// The precision the run computes in, resolved from `config.precision` for this CPU.
-    private var compute: ResolvedPrecision?
 
     public init(config: TrainingConfig, folder: RunFolder, scans: [PreparedScan], skipped: [(LabelledScan, String)] = [],
                 preprocessSeconds: Double = 0, progress: TrainingProgress, cancellation: CancellationFlag = CancellationFlag(),
@@ -74,14 +72,13 @@ public final class Trainer {
         case .success(let resolved): compute = resolved
         case .failure(let error): throw TrainingError(reason: error.description)
         }
-        self.compute = compute
         progress.note("Precision \(compute.reason) (oneDNN \(Engine.libraryVersion) on \(compute.isa.name))")
         let network = try Network(architecture: architecture, batchSize: config.batchSize, trainable: true,
                                   precision: compute.precision, seed: config.seed)
         network.adamSettings = config.adam
         var history: [EpochRecord] = []
         var stopping = EarlyStopping(patience: config.patience)
-        var report = makeReport(train: train, validation: validation)
+        var report = makeReport(train: train, validation: validation, compute: compute)
         if resume {
             let checkpoint = try Checkpoint.read(from: folder.last)
             let state = try ResumeState(checkpoint.metadata)
@@ -117,7 +114,7 @@ public final class Trainer {
             history.append(record)
             let decision = stopping.record(epoch: epoch, validationLoss: record.validationLoss, validationAccuracy: record.validationAccuracy)
             let parameters = try network.parameters()
-            var metadata = checkpointMetadata(runID: report.runID, record: record)
+            var metadata = checkpointMetadata(runID: report.runID, record: record, compute: compute)
             if decision.saveBest {
                 try folder.write(checkpoint: Checkpoint(architecture: architecture, parameters: parameters, metadata: metadata), to: folder.best)
             }
@@ -198,12 +195,12 @@ public final class Trainer {
     }
 
     /// Metadata every checkpoint of the run carries: what `ctd predict` needs to use it alone.
-    private func checkpointMetadata(runID: String, record: EpochRecord) -> [String: String] {
+    private func checkpointMetadata(runID: String, record: EpochRecord, compute: ResolvedPrecision) -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var metadata = [
-            "run_id": runID, "epoch": String(record.epoch), "precision": compute?.precision.rawValue ?? "f32",
-            "precision_reason": compute?.reason ?? "", "cpu_isa": compute?.isa.name ?? "",
+            "run_id": runID, "epoch": String(record.epoch), "precision": compute.precision.rawValue,
+            "precision_reason": compute.reason, "cpu_isa": compute.isa.name,
             "val_loss": "\(record.validationLoss)", "val_acc": "\(record.validationAccuracy)",
             "created": ISO8601DateFormatter().string(from: Date()),
         ]
@@ -216,7 +213,7 @@ public final class Trainer {
         try CurvesWriter.write(history, to: folder.curves)
     }
 
-    private func makeReport(train: [PreparedScan], validation: [PreparedScan]) -> RunReport {
+    private func makeReport(train: [PreparedScan], validation: [PreparedScan], compute: ResolvedPrecision) -> RunReport {
         var counts = RunReport.DataCounts()
         counts.trainNormal = train.filter { $0.scan.label == 0 }.count
         counts.trainAbnormal = train.count - counts.trainNormal
@@ -230,8 +227,8 @@ public final class Trainer {
             split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? "validation" : "train") },
             skipped: skipped.map { RunReport.SkippedScan(file: $0.0.path, reason: $0.1) },
             epochsCompleted: 0, bestEpoch: nil, best: nil, last: nil, timings: timings,
-            software: ["ctd": "0.1.0", "onednn": Engine.libraryVersion, "precision": compute?.precision.rawValue ?? "f32",
-                       "precision_reason": compute?.reason ?? "", "cpu_isa": compute?.isa.name ?? ""],
+            software: ["ctd": "0.1.0", "onednn": Engine.libraryVersion, "precision": compute.precision.rawValue,
+                       "precision_reason": compute.reason, "cpu_isa": compute.isa.name],
             startedAt: now, updatedAt: now)
     }
 

@@ -26,8 +26,13 @@ public struct DaemonConfig: Sendable, Equatable {
     public var trainingMemoryBytes = PreparedScan.memoryBudget
     public var logLevel = "info"
     public var control = Control()
-    /// `model.precision` resolved for this CPU, with the reason (set by `init(lookup:isa:)`).
-    public var precision = PrecisionSetting.automatic()
+    /// The CPU tier `model.precision` is resolved for (oneDNN's, unless a test says otherwise).
+    public var isa = InstructionSet.effective
+    /// `model.precision` resolved for `isa`, with the reason (`init(lookup:isa:)` refuses a
+    /// setting that does not resolve, so the fallback is never used after a load).
+    public var precision: ResolvedPrecision {
+        (try? training.precision.resolve(on: isa).get()) ?? PrecisionSetting.automatic(on: isa)
+    }
 
     /// The control socket and who may use it.
     public struct Control: Sendable, Equatable {
@@ -108,10 +113,8 @@ public struct DaemonConfig: Sendable, Equatable {
         read("control.idle_timeout", Duration.seconds(in:), "a duration like 5m", into: &control.idleTimeout)
         read("control.max_clients", int, "a whole number", into: &control.maxClients)
         problems += training.problems
-        switch training.precision.resolve(on: isa) {
-        case .success(let resolved): precision = resolved
-        case .failure(let error): problems.append("model.precision: \(error)")
-        }
+        self.isa = isa
+        if case .failure(let error) = training.precision.resolve(on: isa) { problems.append("model.precision: \(error)") }
         if control.idleTimeout < 0.1 { problems.append("control.idle_timeout must be at least 100ms") }
         if control.maxClients < 1 || control.maxClients > 1024 { problems.append("control.max_clients must be between 1 and 1024") }
         if trainingNice < 0 || trainingNice > 19 { problems.append("training.nice must be between 0 and 19") }
