@@ -72,7 +72,7 @@ let package = Package(
                                                   "AtomicFile", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Hostile input: the decoders fuzzed by Fuzz/ and replayed by FuzzTargetsTests
-        .target(name: "FuzzTargets", dependencies: ["NIfTI", "Model", "ControlProtocol"]),
+        .target(name: "FuzzTargets", dependencies: ["NIfTI", "Model", "ControlProtocol", "Daemon"]),
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [

@@ -10,6 +10,8 @@ let package = Package(
         .target(name: "FuzzDriver", dependencies: [.product(name: "FuzzTargets", package: "ctd")]),
         .executableTarget(name: "FuzzNIfTI", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
         .executableTarget(name: "FuzzCheckpoint", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
         .executableTarget(name: "FuzzControl", dependencies: ["FuzzDriver", .product(name: "FuzzTargets", package: "ctd")]),
     ]
 )

@@ -67,3 +67,30 @@ write("control", "version-huge.jsonl", b'{"v":1e400,"id":"x","command":"status"}
 write("control", "limit-huge.jsonl", b'{"v":1,"id":"x","command":"scans","limit":99999999999999999999999}\n')
 write("control", "no-newline-70k.jsonl", b"x" * 70000)
 write("control", "many-empty-lines.jsonl", b"\n" * 5000)
+
+
+def header_alone(header, data_size):
+    """The safetensors target's input: the data section's size, then the JSON header."""
+    return struct.pack("<Q", data_size) + json.dumps(header).encode()
+
+
+# Safetensors headers on their own: rejected from the JSON alone, nothing allocated for the data.
+write("safetensors", "data-size-huge.header", header_alone({"a": {"dtype": "F32", "shape": [1 << 30, 1 << 30], "data_offsets": [0, 1 << 62]}}, (1 << 64) - 1))
+write("safetensors", "offsets-reversed.header", header_alone({"a": {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]}}, 8))
+write("safetensors", "metadata-not-strings.header", header_alone({"__metadata__": {"input_size": [128, 128, 64]}}, 0))
+write("safetensors", "input-size-text.header", header_alone({"__metadata__": {"input_size": "[a, b, c]"}}, 0))
+write("safetensors", "newer-format.header", header_alone({"__metadata__": {"format_version": "99", "input_size": "[128, 128, 64]"}}, 0))
+write("safetensors", "shape-fraction.header", header_alone({"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 6]}}, 6))
+write("safetensors", "bf16-mismatch.header", header_alone({"a": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 12]}}, 12))
+write("safetensors", "deep-nesting.header", struct.pack("<Q", 0) + b'{"a":' * 12000)
+
+# Configuration files: each is refused with one line per problem, naming the key or the line.
+write("config", "misspelled-key.yaml", b"retrain:\n  min_new_label: 5\n")
+write("config", "unknown-section.yaml", b"modle:\n  width: 64\n")
+write("config", "tab-indent.yaml", b"model:\n\twidth: 64\n")
+write("config", "not-a-mapping.yaml", b"- a\n- b\n")
+write("config", "bad-values.yaml", b"model:\n  width: -3\n  precision: fp8\nwatch:\n  settle: soon\n")
+write("config", "deep-nesting.yaml", b"[" * 20000)
+write("config", "alias-bomb.yaml", b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+    b"%s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n" % ((bytes([c]),) * 2 + (bytes([c - 1]),) * 9) for c in range(ord("b"), ord("k"))))
+write("config", "not-utf8.yaml", b"state_dir: /var/\xff\xfe/ctd\n")

@@ -1,4 +1,5 @@
 import ControlProtocol
+import Daemon
 import Foundation
 import Model
 import NIfTI
@@ -38,6 +39,34 @@ public enum FuzzTargets {
         }
     }
 
+    /// A safetensors header on its own, as a checkpoint's: the first 8 bytes give the size of the
+    /// data section (little-endian), the rest is the JSON header. Decoded, checked against the
+    /// data size, then checked as a checkpoint's layout (names, shapes, metadata) — no tensor
+    /// values are read, so this runs thousands of times a second.
+    public static func safetensorsHeader(_ bytes: [UInt8]) -> Verdict {
+        guard bytes.count >= 8 else { return .rejected("shorter than the 8-byte data size") }
+        var declared: UInt64 = 0
+        for (index, byte) in bytes[0..<8].enumerated() { declared |= UInt64(byte) << (8 * UInt64(index)) }
+        let dataSize = Int(declared & ((1 << 40) - 1))
+        do throws(SafeTensors.FormatError) {
+            let header = try SafeTensors.decodeHeader(bytes[8...], dataSize: dataSize)
+            let layout = try Checkpoint.checkLayout(shapes: Dictionary(header.entries.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a }),
+                                                    metadata: header.metadata)
+            return .accepted("\(header.entries.count) tensors for \(layout.architecture.width)×\(layout.architecture.height)×\(layout.architecture.depth)")
+        } catch {
+            return .rejected(error.description)
+        }
+    }
+
+    /// A configuration file's text, checked as `ctd run` checks its file: unknown keys, YAML
+    /// errors, then every value.
+    public static func configFile(_ bytes: [UInt8]) -> Verdict {
+        switch ConfigLoader.check(fileBytes: bytes, file: "ctd.yaml") {
+        case .success(let config): return .accepted("state_dir \(config.stateDirectory)")
+        case .failure(let error): return .rejected(error.description)
+        }
+    }
+
     /// Bytes arriving on the control socket: split into lines under the daemon's limit, each decoded.
     public static func controlRequests(_ bytes: [UInt8], lineLimit: Int = ControlProtocol.maxRequestBytes) -> Verdict {
         var buffer = LineBuffer(limit: lineLimit)
@@ -54,7 +83,7 @@ public enum FuzzTargets {
         return .accepted(verdicts.joined(separator: "; "))
     }
 
-    /// Valid inputs to start fuzzing from, by target name ("nifti", "checkpoint", "control").
+    /// Valid inputs to start fuzzing from, by target name ("nifti", "checkpoint", "safetensors", "config", "control").
     public static func seeds(for target: String) throws -> [(name: String, bytes: [UInt8])] {
         switch target {
         case "nifti":
@@ -77,6 +106,20 @@ public enum FuzzTargets {
                                   metadata: ["note": "fuzz seed"]).encode()
             let small = SafeTensors.encode(["dense_1.bias": .init(shape: [1], values: [0.5])], metadata: ["input_size": "[48, 48, 48]"])
             return [("initial-48.safetensors", full), ("one-tensor.safetensors", small)]
+        case "safetensors":
+            return try seeds(for: "checkpoint").map { seed in
+                let length = Int(seed.bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+                let dataSize = UInt64(seed.bytes.count - 8 - length)
+                let sizeBytes = (0..<8).map { UInt8(truncatingIfNeeded: dataSize >> (8 * UInt64($0))) }
+                return (seed.name.replacingOccurrences(of: ".safetensors", with: ".header"), sizeBytes + Array(seed.bytes[8..<(8 + length)]))
+            }
+        case "config":
+            let files = [
+                "minimal.yaml": "state_dir: /var/lib/ctd\n",
+                "sections.yaml": "model:\n  width: 128\n  height: 128\n  depth: 64\n  precision: auto\nretrain:\n  min_new_labels: 5\n  interval: 6h\n",
+                "limits.yaml": "watch:\n  settle: 2s\n  rescan_interval: 5m\nlimits:\n  max_voxels: 268435456\n  min_free_bytes: 134217728\ncontrol:\n  max_clients: 8\n  idle_timeout: 5m\n",
+            ]
+            return files.sorted { $0.key < $1.key }.map { ($0.key, Array($0.value.utf8)) }
         case "control":
             let requests = Command.allCases.enumerated().map { index, command in
                 Request(id: "\(index)", command: command, label: index % 2 == 0 ? "normal" : nil, limit: index % 3 == 0 ? 10 : nil,
@@ -90,7 +133,7 @@ public enum FuzzTargets {
 
     public struct SeedError: Error, CustomStringConvertible {
         public let target: String
-        public var description: String { "no fuzz target named \(target): use nifti, checkpoint or control" }
+        public var description: String { "no fuzz target named \(target): use nifti, checkpoint, safetensors, config or control" }
     }
 
     public static let defaultScratchPath: String = {

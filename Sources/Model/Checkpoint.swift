@@ -43,6 +43,27 @@ public struct Checkpoint: Sendable, Equatable {
     /// Decodes and checks a checkpoint: names and shapes must be exactly the model's.
     public static func decode(_ bytes: [UInt8]) throws(SafeTensors.FormatError) -> Checkpoint {
         let (tensors, metadata) = try SafeTensors.decode(bytes)
+        let layout = try checkLayout(shapes: tensors.mapValues(\.shape), metadata: metadata)
+        var parameters: [String: [Float]] = [:]
+        var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
+        for (name, tensor) in tensors {
+            if name.hasPrefix(Self.firstMomentPrefix) { m[String(name.dropFirst(Self.firstMomentPrefix.count))] = tensor.values }
+            else if name.hasPrefix(Self.secondMomentPrefix) { v[String(name.dropFirst(Self.secondMomentPrefix.count))] = tensor.values }
+            else { parameters[name] = tensor.values }
+        }
+        let optimizer = layout.optimizerStep.map { OptimizerSnapshot(step: $0, m: ParameterSet(tensors: m), v: ParameterSet(tensors: v)) }
+        var extra = metadata
+        for key in ["format", "format_version", "input_size", "optimizer_step"] { extra[key] = nil }
+        return Checkpoint(architecture: layout.architecture, parameters: ParameterSet(tensors: parameters), optimizer: optimizer, metadata: extra)
+    }
+
+    static let firstMomentPrefix = "optimizer.m.", secondMomentPrefix = "optimizer.v."
+
+    /// Checks a checkpoint's layout without its values: the format version, the input size,
+    /// every tensor's name and shape against the architecture, and the optimizer state's
+    /// completeness. Gives the architecture and Adam's step (nil: no optimizer state).
+    public static func checkLayout(shapes: [String: [Int]], metadata: [String: String])
+        throws(SafeTensors.FormatError) -> (architecture: Architecture, optimizerStep: Int?) {
         if let version = metadata["format_version"].flatMap(Int.init), version > formatVersion {
             throw SafeTensors.FormatError(reason: "written by a newer ctd (checkpoint format \(version), this ctd reads up to \(formatVersion)): upgrade ctd")
         }
@@ -55,33 +76,23 @@ public struct Checkpoint: Sendable, Equatable {
         do { architecture = try Architecture(width: size[0], height: size[1], depth: size[2]) } catch {
             throw SafeTensors.FormatError(reason: error.description)
         }
-        var parameters: [String: [Float]] = [:]
-        var m: [String: [Float]] = [:], v: [String: [Float]] = [:]
-        let shapes = Dictionary(uniqueKeysWithValues: architecture.parameterShapes)
-        for (name, tensor) in tensors {
+        let expected = Dictionary(uniqueKeysWithValues: architecture.parameterShapes)
+        var parameters = Set<String>(), m = Set<String>(), v = Set<String>()
+        for (name, shape) in shapes.sorted(by: { $0.key < $1.key }) {
             var base = name
-            if name.hasPrefix("optimizer.m.") { base = String(name.dropFirst(12)) }
-            if name.hasPrefix("optimizer.v.") { base = String(name.dropFirst(12)) }
-            guard let shape = shapes[base] else { throw SafeTensors.FormatError(reason: "unexpected tensor \(name)") }
-            guard tensor.shape == shape else {
-                throw SafeTensors.FormatError(reason: "\(name) has shape \(tensor.shape), expected \(shape)")
-            }
-            if name.hasPrefix("optimizer.m.") { m[base] = tensor.values }
-            else if name.hasPrefix("optimizer.v.") { v[base] = tensor.values }
-            else { parameters[name] = tensor.values }
+            if name.hasPrefix(firstMomentPrefix) { base = String(name.dropFirst(firstMomentPrefix.count)); m.insert(base) }
+            else if name.hasPrefix(secondMomentPrefix) { base = String(name.dropFirst(secondMomentPrefix.count)); v.insert(base) }
+            else { parameters.insert(name) }
+            guard let wanted = expected[base] else { throw SafeTensors.FormatError(reason: "unexpected tensor \(name)") }
+            guard shape == wanted else { throw SafeTensors.FormatError(reason: "\(name) has shape \(shape), expected \(wanted)") }
         }
-        let missing = architecture.parameterShapes.map(\.name).filter { parameters[$0] == nil }
+        let missing = architecture.parameterShapes.map(\.name).filter { !parameters.contains($0) }
         guard missing.isEmpty else { throw SafeTensors.FormatError(reason: "missing tensors: \(missing.joined(separator: ", "))") }
-        var optimizer: OptimizerSnapshot?
-        if let stepText = metadata["optimizer_step"] {
-            guard let step = Int(stepText), step >= 0, Set(m.keys) == Set(v.keys), !m.isEmpty else {
-                throw SafeTensors.FormatError(reason: "optimizer state is incomplete")
-            }
-            optimizer = OptimizerSnapshot(step: step, m: ParameterSet(tensors: m), v: ParameterSet(tensors: v))
+        guard let stepText = metadata["optimizer_step"] else { return (architecture, nil) }
+        guard let step = Int(stepText), step >= 0, m == v, !m.isEmpty else {
+            throw SafeTensors.FormatError(reason: "optimizer state is incomplete")
         }
-        var extra = metadata
-        for key in ["format", "format_version", "input_size", "optimizer_step"] { extra[key] = nil }
-        return Checkpoint(architecture: architecture, parameters: ParameterSet(tensors: parameters), optimizer: optimizer, metadata: extra)
+        return (architecture, step)
     }
 
     /// Writes atomically (temporary file, fsync, rename): a crash leaves the old file or the new one.

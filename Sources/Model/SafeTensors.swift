@@ -57,6 +57,23 @@ public enum SafeTensors {
         return bytes
     }
 
+    /// One tensor's entry in the header: where its bytes lie in the data section.
+    public struct Entry: Equatable, Sendable {
+        public let name: String
+        public let dtype: String
+        public let shape: [Int]
+        /// Byte range within the data section (after the header).
+        public let begin: Int
+        public let end: Int
+    }
+
+    /// A checked header: every entry's dtype, shape and byte range agree with each other and
+    /// tile the `dataSize` bytes after the header exactly.
+    public struct Header: Equatable, Sendable {
+        public let entries: [Entry]
+        public let metadata: [String: String]
+    }
+
     /// Decodes a whole file's bytes.
     public static func decode(_ bytes: [UInt8]) throws(FormatError) -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard bytes.count >= 8 else { throw FormatError(reason: "file is \(bytes.count) bytes, too short for a safetensors header") }
@@ -65,10 +82,29 @@ public enum SafeTensors {
             throw FormatError(reason: "header claims \(headerLength) bytes but the file has \(bytes.count - 8) after the length (limit \(maxHeaderBytes))")
         }
         let dataStart = 8 + Int(headerLength)
-        let dataSize = bytes.count - dataStart
+        let header = try decodeHeader(bytes[8..<dataStart], dataSize: bytes.count - dataStart)
+        var tensors: [String: Tensor] = [:]
+        for entry in header.entries {
+            let base = dataStart + entry.begin
+            let count = entry.shape.reduce(1, *)
+            let values: [Float] = bytes.withUnsafeBytes { raw in
+                switch entry.dtype {
+                case "F32": return (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: UInt32.self))) }
+                case "BF16": return (0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 2 * $0, as: UInt16.self))) << 16) }
+                default: return (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 2 * $0, as: UInt16.self)))) }
+                }
+            }
+            tensors[entry.name] = Tensor(shape: entry.shape, values: values)
+        }
+        return (tensors, header.metadata)
+    }
+
+    /// Decodes and checks the JSON header alone (the bytes between the length and the data),
+    /// for a data section of `dataSize` bytes. Nothing is allocated for tensor values.
+    public static func decodeHeader(_ json: ArraySlice<UInt8>, dataSize: Int) throws(FormatError) -> Header {
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart]))
+            object = try JSONSerialization.jsonObject(with: Data(json))
         } catch {
             throw FormatError(reason: "header is not valid JSON")
         }
@@ -83,7 +119,6 @@ public enum SafeTensors {
             }
         }
 
-        struct Entry { let name: String; let dtype: String; let shape: [Int]; let begin: Int; let end: Int }
         var entries: [Entry] = []
         for (name, raw) in header where name != "__metadata__" {
             guard let info = raw as? [String: Any], let dtype = info["dtype"] as? String,
@@ -110,8 +145,9 @@ public enum SafeTensors {
             entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
         }
         // The tensors must tile the data exactly: no gaps, no overlaps, nothing after.
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var position = 0
-        for entry in entries.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
+        for entry in entries {
             guard entry.begin == position else {
                 throw FormatError(reason: "\(entry.name): data starts at \(entry.begin), expected \(position) (gap or overlap)")
             }
@@ -120,21 +156,7 @@ public enum SafeTensors {
         guard position == dataSize else {
             throw FormatError(reason: position < dataSize ? "\(dataSize - position) bytes of data belong to no tensor" : "data is truncated")
         }
-
-        var tensors: [String: Tensor] = [:]
-        for entry in entries {
-            let base = dataStart + entry.begin
-            let count = entry.shape.reduce(1, *)
-            let values: [Float] = bytes.withUnsafeBytes { raw in
-                switch entry.dtype {
-                case "F32": return (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: base + 4 * $0, as: UInt32.self))) }
-                case "BF16": return (0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 2 * $0, as: UInt16.self))) << 16) }
-                default: return (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 2 * $0, as: UInt16.self)))) }
-                }
-            }
-            tensors[entry.name] = Tensor(shape: entry.shape, values: values)
-        }
-        return (tensors, metadata)
+        return Header(entries: entries, metadata: metadata)
     }
 
     private static func integers(_ values: [Any], _ what: String) throws(FormatError) -> [Int] {

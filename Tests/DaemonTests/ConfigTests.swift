@@ -87,8 +87,9 @@ import Testing
             _ = try await ConfigLoader(file: file, flags: [:], environment: [:]).load()
             Issue.record("accepted unknown keys")
         } catch {
-            #expect((error as? ConfigError)?.problems == ["\(file): `favourite_colour`: unknown key (config/ctd.yaml lists every key)",
-                                       "\(file): `retrain.min_new_label`: unknown key; did you mean `retrain.min_new_labels`?"])
+            // In the file's order.
+            #expect((error as? ConfigError)?.problems == ["\(file): `retrain.min_new_label`: unknown key; did you mean `retrain.min_new_labels`?",
+                                                          "\(file): `favourite_colour`: unknown key (config/ctd.yaml lists every key)"])
         }
     }
 

@@ -5,7 +5,7 @@ import Testing
 /// The fuzzed decoders: their seeds are valid, and every committed hostile input (hand-made by
 /// scripts/make_fuzz_inputs.py, or a crash scripts/fuzz.sh found) gets a clean one-line verdict.
 @Suite struct FuzzTargetsTests {
-    static let targets = ["nifti", "checkpoint", "control"]
+    static let targets = ["nifti", "checkpoint", "safetensors", "config", "control"]
 
     static func inputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
         let folder = try #require(Bundle.module.resourceURL).appendingPathComponent("Inputs/\(target)")
@@ -17,6 +17,8 @@ import Testing
         switch target {
         case "nifti": FuzzTargets.nifti(bytes, scratchPath: FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID()).nii").path)
         case "checkpoint": FuzzTargets.checkpoint(bytes)
+        case "safetensors": FuzzTargets.safetensorsHeader(bytes)
+        case "config": FuzzTargets.configFile(bytes)
         default: FuzzTargets.controlRequests(bytes)
         }
     }
@@ -31,7 +33,7 @@ import Testing
                 if target == "control" { #expect(detail.hasPrefix("ok "), "\(seed.name): \(detail)") }
             case .rejected(let reason):
                 // A small container whose tensors are not the model's: it gets past the container checks.
-                #expect(target == "checkpoint" && reason.hasPrefix("unexpected tensor"), "\(target) seed \(seed.name): \(reason)")
+                #expect(["checkpoint", "safetensors"].contains(target) && reason.hasPrefix("unexpected tensor"), "\(target) seed \(seed.name): \(reason)")
             }
         }
     }
@@ -40,7 +42,7 @@ import Testing
         #expect(throws: FuzzTargets.SeedError.self) { try FuzzTargets.seeds(for: "png") }
     }
 
-    @Test(arguments: ["nifti", "checkpoint"]) func hostileFilesAreRejectedInOneLine(target: String) throws {
+    @Test(arguments: ["nifti", "checkpoint", "safetensors", "config"]) func hostileFilesAreRejectedInOneLine(target: String) throws {
         let inputs = try Self.inputs(target)
         #expect(inputs.count >= 8)
         for input in inputs {
@@ -73,5 +75,13 @@ import Testing
         #expect(reason(Self.verdict("checkpoint", try #require(checkpoint["header-length-huge.safetensors"]))).contains("header claims"))
         #expect(reason(Self.verdict("checkpoint", try #require(checkpoint["shape-overflow.safetensors"]))).contains("absurdly large"))
         #expect(reason(Self.verdict("checkpoint", try #require(checkpoint["overlapping.safetensors"]))).contains("overlap"))
+        let header = Dictionary(uniqueKeysWithValues: try Self.inputs("safetensors"))
+        #expect(reason(Self.verdict("safetensors", try #require(header["newer-format.header"]))).contains("upgrade ctd"))
+        #expect(reason(Self.verdict("safetensors", try #require(header["bf16-mismatch.header"]))).contains("needs 6 bytes"))
+        let config = Dictionary(uniqueKeysWithValues: try Self.inputs("config"))
+        #expect(reason(Self.verdict("config", try #require(config["misspelled-key.yaml"]))).contains("did you mean `retrain.min_new_labels`"))
+        #expect(reason(Self.verdict("config", try #require(config["tab-indent.yaml"]))).contains("line 2"))
+        #expect(reason(Self.verdict("config", try #require(config["bad-values.yaml"]))).contains("model.width"))
+        #expect(reason(Self.verdict("config", try #require(config["alias-bomb.yaml"]))).contains("unknown key"))
     }
 }

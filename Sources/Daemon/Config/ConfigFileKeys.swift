@@ -4,18 +4,21 @@ import Yams
 /// applied: a misspelled key would otherwise be ignored and its default silently used.
 enum ConfigFileKeys {
     /// Every problem with `text` (a YAML file named `file`): one line for a YAML error, with its
-    /// line and column; one line per unknown key, with the nearest known key when one is close.
+    /// line and column; one line per unknown key, with the nearest known key when one is close;
+    /// one line per known key whose value is a list or a mapping instead of a single value.
+    /// The file is composed, not constructed, and only known sections are walked, so an alias
+    /// bomb costs nothing: its expansion is never visited.
     static func problems(in text: String, file: String, known: [String] = DaemonConfig.keys) -> [String] {
-        let document: Any?
+        let document: Node?
         do {
-            document = try Yams.load(yaml: text)
+            document = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             return ["\(file): not valid YAML: \(oneLine(error))"]
         } catch {
             return ["\(file): not valid YAML: \(error)".replacingOccurrences(of: "\n", with: " ")]
         }
-        guard let document else { return [] }  // an empty file sets nothing
-        guard let mapping = document as? [String: Any] else { return ["\(file): the top level must be a mapping of keys to values"] }
+        guard let document, document.scalar?.string.isEmpty != true else { return [] }  // an empty file sets nothing
+        guard let mapping = document.mapping else { return ["\(file): the top level must be a mapping of keys to values"] }
         let knownSet = Set(known)
         // A section (`model:`) is known when some key lies under it.
         let sections = Set(known.flatMap { key in
@@ -23,16 +26,41 @@ enum ConfigFileKeys {
             return (1..<max(parts.count, 1)).map { parts.prefix($0).joined(separator: ".") }
         })
         var problems: [String] = []
-        func walk(_ value: Any, path: String) {
-            if let nested = value as? [String: Any], sections.contains(path) || path.isEmpty {
-                for key in nested.keys.sorted() { walk(nested[key]!, path: path.isEmpty ? key : path + "." + key) }
-            } else if !knownSet.contains(path) {
-                let hint = nearest(to: path, in: known).map { "; did you mean `\($0)`?" } ?? " (config/ctd.yaml lists every key)"
-                problems.append("\(file): `\(path)`: unknown key\(hint)")
+        func walk(_ mapping: Node.Mapping, under prefix: String) {
+            for (keyNode, value) in mapping {
+                let path = prefix.isEmpty ? (keyNode.string ?? "?") : prefix + "." + (keyNode.string ?? "?")
+                if sections.contains(path), let nested = value.mapping {
+                    walk(nested, under: path)
+                } else if sections.contains(path), value.null != nil {
+                    continue  // `control:` with nothing under it
+                } else if !knownSet.contains(path) {
+                    let hint = nearest(to: path, in: known).map { "; did you mean `\($0)`?" } ?? " (config/ctd.yaml lists every key)"
+                    problems.append("\(file): `\(path)`: unknown key\(hint)")
+                } else if value.scalar == nil {
+                    problems.append("\(file): `\(path)`: needs a single value, not a list or a mapping")
+                }
             }
         }
-        walk(mapping, path: "")
+        walk(mapping, under: "")
         return problems
+    }
+
+    /// The file's scalar values by dotted key (`retrain.min_new_labels` → "5"), as written; nil
+    /// when the text is not YAML. Lists and mappings under unknown keys are not visited.
+    static func values(in text: String, known: [String] = DaemonConfig.keys) -> [String: String]? {
+        let document: Node?
+        do { document = try Yams.compose(yaml: text) } catch { return nil }
+        let knownSet = Set(known)
+        var values: [String: String] = [:]
+        func walk(_ node: Node, path: String, depth: Int) {
+            if let scalar = node.scalar, knownSet.contains(path) {
+                values[path] = scalar.string
+            } else if let mapping = node.mapping, depth < 4 {
+                for (key, child) in mapping { walk(child, path: path.isEmpty ? (key.string ?? "?") : path + "." + (key.string ?? "?"), depth: depth + 1) }
+            }
+        }
+        if let document { walk(document, path: "", depth: 0) }
+        return values
     }
 
     /// The known key closest to `key` in edit distance, if it is close enough to be a typo.

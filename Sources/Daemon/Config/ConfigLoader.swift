@@ -1,4 +1,5 @@
 import Configuration
+import Engine
 import Foundation
 
 /// Layers the configuration with swift-configuration: command-line flags over environment
@@ -22,7 +23,10 @@ public struct ConfigLoader: Sendable {
             guard FileManager.default.isReadableFile(atPath: file), let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigError(problems: ["\(file): the config file does not exist or is not readable"])
             }
-            let problems = ConfigFileKeys.problems(in: String(decoding: data, as: UTF8.self), file: file)
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw ConfigError(problems: ["\(file): not UTF-8 text (save the file as UTF-8)"])
+            }
+            let problems = ConfigFileKeys.problems(in: text, file: file)
             guard problems.isEmpty else { throw ConfigError(problems: problems) }
             let location = ConfigReader(provider: InMemoryProvider(values: ["filePath": .init(.string(file), isSecret: false)]))
             do {
@@ -33,6 +37,18 @@ public struct ConfigLoader: Sendable {
         }
         let reader = ConfigReader(providers: providers)
         return try DaemonConfig(lookup: { reader.string(forKey: ConfigKey($0)) })
+    }
+
+    /// A configuration file's text checked alone, as `load` checks it — unknown keys first, then
+    /// every value — without reading a file, the environment or flags (the fuzzer's entry).
+    public static func check(fileBytes bytes: [UInt8], file: String = "ctd.yaml", isa: InstructionSet = .effective) -> Result<DaemonConfig, ConfigError> {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return .failure(ConfigError(problems: ["\(file): not UTF-8 text (save the file as UTF-8)"]))
+        }
+        let problems = ConfigFileKeys.problems(in: text, file: file)
+        guard problems.isEmpty else { return .failure(ConfigError(problems: problems)) }
+        let values = ConfigFileKeys.values(in: text) ?? [:]
+        do { return .success(try DaemonConfig(lookup: { values[$0] }, isa: isa)) } catch { return .failure(error) }
     }
 
     /// Turns `--key value` pairs (the keys of `DaemonConfig.keys`, as `DaemonConfig.flag(for:)`

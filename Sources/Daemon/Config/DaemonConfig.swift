@@ -112,7 +112,7 @@ public struct DaemonConfig: Sendable, Equatable {
         read("control.read_group", { $0 }, "a group name", into: &control.readGroup)
         read("control.idle_timeout", Duration.seconds(in:), "a duration like 5m", into: &control.idleTimeout)
         read("control.max_clients", int, "a whole number", into: &control.maxClients)
-        problems += training.problems
+        problems += training.problems.map(Self.namingTheKey)
         self.isa = isa
         if case .failure(let error) = training.precision.resolve(on: isa) { problems.append("model.precision: \(error)") }
         if control.idleTimeout < 0.1 { problems.append("control.idle_timeout must be at least 100ms") }
@@ -129,6 +129,14 @@ public struct DaemonConfig: Sendable, Equatable {
         if minFreeBytes < 0 { problems.append("limits.min_free_bytes must be 0 or more") }
         if trainingMemoryBytes < 0 { problems.append("limits.training_memory_bytes must be 0 or more") }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
+    }
+
+    /// A training problem as a configuration problem: led by the key(s) to change.
+    static func namingTheKey(_ problem: String) -> String {
+        let keys = [("input size", "model.width, model.height, model.depth"), ("epochs", "training.epochs"), ("patience", "training.patience"),
+                    ("batch size", "training.batch_size"), ("learning rate", "training.learning_rate")]
+        guard let key = keys.first(where: { problem.hasPrefix($0.0) })?.1 else { return problem }
+        return "\(key): \(problem)"
     }
 
     public var folders: StateFolders { StateFolders(root: stateDirectory) }

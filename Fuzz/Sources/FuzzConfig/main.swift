@@ -1,0 +1,7 @@
+import FuzzDriver
+import FuzzTargets
+
+runFuzzer("config") { data, size in
+    _ = FuzzTargets.configFile(bytes(data, size))
+    return 0
+}
