@@ -37,9 +37,9 @@ write("nifti", "vox-offset-far.nii", nifti1(vox_offset=1e12) + b"\0" * 128)
 write("nifti", "truncated-data.nii", nifti1() + b"\0" * 10)
 write("nifti", "bad-magic.nii", nifti1(magic=b"xyz\0") + b"\0" * 128)
 # A gzip bomb: the header claims 2^27 voxels and the stream inflates 1000:1 towards that.
-write("nifti", "gzip-bomb.nii.gz", gzip.compress(nifti1(dims=(3, 512, 512, 512, 1, 1, 1, 1)) + b"\0" * (4 << 20), 9))
-write("nifti", "truncated.nii.gz", gzip.compress(nifti1() + b"\1" * 128)[:-20])
-write("nifti", "header-only.nii.gz", gzip.compress(nifti1()[:200]))
+write("nifti", "gzip-bomb.nii.gz", gzip.compress(nifti1(dims=(3, 512, 512, 512, 1, 1, 1, 1)) + b"\0" * (4 << 20), 9, mtime=0))
+write("nifti", "truncated.nii.gz", gzip.compress(nifti1() + b"\1" * 128, mtime=0)[:-20])
+write("nifti", "header-only.nii.gz", gzip.compress(nifti1()[:200], mtime=0))
 write("nifti", "empty.nii", b"")
 
 
