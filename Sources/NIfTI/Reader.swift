@@ -29,19 +29,46 @@ public struct NIfTIReader: Sendable {
     /// The header, its non-fatal problems, and whether the file is gzip-compressed.
     /// Voxel data is not read, but the size rules are checked as far as the file allows.
     public func inspect(path: String) throws(NIfTIError) -> (header: Header, problems: [HeaderProblem], compressed: Bool) {
-        let opened = try open(path)
+        let opened = try open(FileInput.opening(path), name: path)
         return (opened.header, opened.problems, opened.inflater.isCompressed)
     }
 
     /// The checked volume in `path`.
     public func read(path: String) throws(NIfTIError) -> Volume {
-        let opened = try open(path)
-        let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: path, reason: reason, earlierProblems: opened.problems) }
-        let byteCount = opened.header.dataByteCount!
-        if opened.inflater.isCompressed, opened.fileSize <= maxWholeFileBytes,
-           let data = wholeFileData(path, fileSize: opened.fileSize, dataStart: opened.dataStart, byteCount: byteCount) {
-            return Volume(header: opened.header, warnings: opened.problems, rawData: data)
+        try read(from: FileInput.opening(path), name: path)
+    }
+
+    /// The checked volume in the bytes `source` gives, read once from the front; `name` is the
+    /// file as errors name it. What was read is all that was used: a caller that hashes the
+    /// bytes as they pass (ingest) knows the volume came from exactly those bytes.
+    public func read(from source: some ByteSource, name: String) throws(NIfTIError) -> Volume {
+        let head: [UInt8]
+        do { head = try source.read(maxCount: 2) } catch { throw NIfTIError(file: name, reason: error) }
+        // A .nii.gz up to maxWholeFileBytes is read whole and decoded with libdeflate (faster);
+        // larger ones, and uncompressed files, stream, so memory stays bounded either way.
+        if head == [0x1f, 0x8b], source.size <= maxWholeFileBytes {
+            var whole = head
+            do {
+                while whole.count <= source.size {
+                    let chunk = try source.read(maxCount: min(1 << 24, source.size + 1 - whole.count))
+                    if chunk.isEmpty { break }
+                    whole += chunk
+                }
+            } catch { throw NIfTIError(file: name, reason: error) }
+            let opened = try open(MemorySource(whole), name: name)
+            let byteCount = opened.header.dataByteCount!
+            if let decoded = WholeGzip.decompress(whole, size: opened.dataStart + byteCount) {
+                return Volume(header: opened.header, warnings: opened.problems, rawData: Array(decoded[opened.dataStart...]))
+            }
+            return try readData(opened, name: name)  // the streaming path gives the precise error
         }
+        return try readData(open(PrefixedSource(head, then: source), name: name), name: name)
+    }
+
+    /// Streams the voxel data after the header.
+    private func readData(_ opened: Opened, name: String) throws(NIfTIError) -> Volume {
+        let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: name, reason: reason, earlierProblems: opened.problems) }
+        let byteCount = opened.header.dataByteCount!
         let data: [UInt8]
         do {
             data = try opened.inflater.read(count: byteCount)
@@ -54,15 +81,6 @@ public struct NIfTIReader: Sendable {
         return Volume(header: opened.header, warnings: opened.problems, rawData: data)
     }
 
-    /// The fast path for `.nii.gz`: the whole compressed file in memory, decoded by `WholeGzip`.
-    /// Nil sends the caller to the streaming path (which also gives the precise error).
-    private func wholeFileData(_ path: String, fileSize: Int, dataStart: Int, byteCount: Int) -> [UInt8]? {
-        guard let input = try? FileInput(path: path), let compressed = try? input.read(maxCount: fileSize),
-              compressed.count == fileSize,
-              let decoded = WholeGzip.decompress(compressed, size: dataStart + byteCount) else { return nil }
-        return Array(decoded[dataStart...])
-    }
-
     private struct Opened {
         let header: Header
         let problems: [HeaderProblem]
@@ -73,9 +91,7 @@ public struct NIfTIReader: Sendable {
 
     /// Opens the file, decodes and checks the header, applies the limits and positions the
     /// stream at `vox_offset`.
-    private func open(_ path: String) throws(NIfTIError) -> Opened {
-        let input: FileInput
-        do { input = try FileInput(path: path) } catch { throw NIfTIError(file: path, reason: error) }
+    private func open(_ input: some ByteSource, name path: String) throws(NIfTIError) -> Opened {
         guard input.size > 0 else { throw NIfTIError(file: path, reason: .empty) }
         let inflater = GzipInflater { maxCount in try input.read(maxCount: maxCount) }
 

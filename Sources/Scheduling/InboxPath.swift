@@ -18,15 +18,4 @@ public enum InboxPath {
         if components.count >= 2, let label = labelFolders[String(components[0])] { return .labelled(label) }
         return .predictionRequest
     }
-
-    /// The report name for a scan file: its name without `.nii`/`.nii.gz`, with the folders it was
-    /// dropped in joined by "_" so two requests with the same name in different folders do not collide.
-    public static func reportStem(of relative: String) -> String {
-        var stem = relative
-        for suffix in [".nii.gz", ".nii"] where stem.hasSuffix(suffix) {
-            stem.removeLast(suffix.count)
-            break
-        }
-        return stem.split(separator: "/").joined(separator: "_")
-    }
 }

@@ -20,9 +20,9 @@ import Testing
     }
 
     @Test func reportStemsKeepFoldersApart() {
-        #expect(InboxPath.reportStem(of: "a.nii.gz") == "a")
-        #expect(InboxPath.reportStem(of: "ward7/a.nii") == "ward7_a")
-        #expect(InboxPath.reportStem(of: "ward8/a.nii") != InboxPath.reportStem(of: "ward7/a.nii"))
+        #expect(FileNaming.reportStem(under: "out", relative: "a.nii.gz") == "out/a")
+        #expect(FileNaming.reportStem(under: "out", relative: "ward7/a.nii") == "out/ward7_a")
+        #expect(FileNaming.reportStem(under: "out", relative: "ward8/a.nii") != FileNaming.reportStem(under: "out", relative: "ward7/a.nii"))
     }
 }
 

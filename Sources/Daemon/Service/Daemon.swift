@@ -503,16 +503,16 @@ public final class Daemon: @unchecked Sendable {
 
     /// outbox/<name>: the request's name, with a tag when another request already took it.
     private func outboxStem(for file: FileRecord) throws -> String {
-        let base = folders.outbox + "/" + InboxPath.reportStem(of: file.inboxPath)
         for attempt in 0..<1000 {
-            let stem = attempt == 0 ? base : "\(base)-\(file.hash.prefix(8))" + (attempt == 1 ? "" : "-\(attempt)")
+            let tag = attempt == 0 ? "" : "-\(file.hash.prefix(8))" + (attempt == 1 ? "" : "-\(attempt)")
+            let stem = FileNaming.reportStem(under: folders.outbox, relative: file.inboxPath, tag: tag)
             guard let data = FileManager.default.contents(atPath: stem + ".json") else { return stem }
             // The same request again (a retry after a crash): overwrite its own report.
             if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], (object["file_id"] as? NSNumber)?.int64Value == file.id {
                 return stem
             }
         }
-        throw DaemonError(reason: "no free report name for \(file.inboxPath) in \(folders.outbox)")
+        throw DaemonError(reason: "no free report name for \(FileNaming.printable(file.inboxPath)) in \(folders.outbox)")
     }
 
     /// The scan's preprocessed tensor from the cache, rebuilt from the original when missing or damaged.
