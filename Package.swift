@@ -56,7 +56,7 @@ let package = Package(
         // MARK: The daemon: pure decisions, the control protocol, then the services at the edges
         .target(name: "Scheduling"),
         .target(name: "ControlProtocol"),
-        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket"]),
+        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket", "Scheduling"]),
         .target(name: "Daemon", dependencies: [
             "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Engine", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
             .product(name: "Configuration", package: "swift-configuration"),
@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "CTDTestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "ContentHash", "CTDTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlProtocol"]),

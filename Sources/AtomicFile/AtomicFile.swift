@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Writes files so that a reader (or a restart after a crash) sees either the old file or the
 /// whole new one, never a partial one: temporary name in the same folder, fsync, rename, fsync
@@ -14,9 +15,22 @@ public enum AtomicFile {
     /// The suffix of temporary files; a crash can leave one behind, and start-up may remove them.
     public static let temporarySuffix = ".partial"
 
+    /// `<path>.<pid>.partial`, or, when that name would pass NAME_MAX (255 bytes), a short hidden
+    /// name in the same folder, `.ctd-<pid>-<n>.partial` (n counts such names in this process).
+    static func temporaryName(for path: String) -> String {
+        let suffix = ".\(getpid())\(temporarySuffix)"
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let name = slash.map { path.utf8[path.utf8.index(after: $0)...] } ?? path.utf8[...]
+        if name.count + suffix.utf8.count <= 255 { return path + suffix }
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let n = shortNames.wrappingAdd(1, ordering: .relaxed).oldValue
+        return "\(folder)/.ctd-\(getpid())-\(n)\(temporarySuffix)"
+    }
+    private static let shortNames = Atomic<Int>(0)
+
     /// Replaces (or creates) `path` with `bytes`, with permission bits `mode`.
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(WriteError) {
-        let temporary = "\(path).\(getpid())\(temporarySuffix)"
+        let temporary = temporaryName(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw WriteError(path: path, reason: lastError()) }
         var written = 0

@@ -126,6 +126,14 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// When the last parked job of this kind for this subject was parked, if there is one.
+    public func parkedAt(_ kind: JobRecord.Kind, subject: String) throws -> Double? {
+        try database.read { db in
+            try Double.fetchOne(db, sql: "SELECT max(updated_at) FROM job WHERE kind = ? AND subject = ? AND state = 'parked'",
+                                arguments: [kind.rawValue, subject])
+        }
+    }
+
     public func jobs(kind: JobRecord.Kind? = nil, state: JobRecord.State? = nil, limit: Int = 1000) throws -> [JobRecord] {
         try database.read { db in
             try JobRecord.fetchAll(db, sql: """
@@ -163,7 +171,8 @@ public final class Catalog: Sendable {
 
     /// Records a scan, the file that brought it (still to be moved), its cache entry and, for an
     /// unlabelled file, a prediction job, in one transaction. The same content seen before is
-    /// the same scan (`duplicate`); a label given later is kept, a conflicting one is ignored.
+    /// the same scan (`duplicate`); a label given later is kept; a conflicting one marks the scan
+    /// (`labelConflict`, the earlier label) until `resolveLabelConflicts` finds the copies agree.
     public func recordIngest(_ item: Ingested, now: Double) throws -> (file: FileRecord, duplicate: Bool, labelConflict: Int?) {
         try database.write { db in
             var duplicate = false, conflict: Int?
@@ -182,6 +191,7 @@ public final class Catalog: Sendable {
                                        arguments: [label, now, now, scanID])
                     } else if scan.label != label {
                         conflict = scan.label
+                        try db.execute(sql: "UPDATE scan SET label_conflict = 1, updated_at = ? WHERE id = ?", arguments: [now, scanID])
                     }
                 }
             } else {
@@ -231,6 +241,26 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Takes back the record of a file whose move did not happen (it went away, was swapped, or
+    /// the move failed): the file row, its prediction job and prediction, and the scan with its
+    /// cache entries when no other file brought it. Returns the cache tensors no longer recorded,
+    /// for the caller to delete. The file, if still in the inbox, is ingested again as new.
+    @discardableResult
+    public func withdraw(fileID: Int64) throws -> [String] {
+        try database.write { db in
+            guard let scanID = try Int64.fetchOne(db, sql: "SELECT scan_id FROM file WHERE id = ?", arguments: [fileID]) else { return [] }
+            try db.execute(sql: "DELETE FROM job WHERE kind = 'predict' AND subject = ?", arguments: [String(fileID)])
+            try db.execute(sql: "DELETE FROM prediction WHERE file_id = ?", arguments: [fileID])
+            try db.execute(sql: "DELETE FROM file WHERE id = ?", arguments: [fileID])
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM file WHERE scan_id = ?", arguments: [scanID]) == 0 else { return [] }
+            let tensors = try String.fetchAll(db, sql: "SELECT path FROM cache_entry WHERE scan_id = ?", arguments: [scanID])
+            try db.execute(sql: "DELETE FROM prediction WHERE scan_id = ?", arguments: [scanID])
+            try db.execute(sql: "DELETE FROM cache_entry WHERE scan_id = ?", arguments: [scanID])
+            try db.execute(sql: "DELETE FROM scan WHERE id = ?", arguments: [scanID])
+            return tensors
+        }
+    }
+
     public func markMoved(fileID: Int64) throws {
         try database.write { db in try db.execute(sql: "UPDATE file SET moved = 1 WHERE id = ?", arguments: [fileID]) }
     }
@@ -268,9 +298,10 @@ public final class Catalog: Sendable {
     public func scans(label: String?, state: String?, limit: Int) throws -> [ScanRecord] {
         let labelClause: String
         switch label {
-        case "normal": labelClause = "label = 0"
-        case "abnormal": labelClause = "label = 1"
+        case "normal": labelClause = "label = 0 AND label_conflict = 0"
+        case "abnormal": labelClause = "label = 1 AND label_conflict = 0"
         case "none": labelClause = "label IS NULL"
+        case "conflict": labelClause = "label_conflict = 1"
         default: labelClause = "1"
         }
         return try database.read { db in
@@ -384,7 +415,7 @@ public final class Catalog: Sendable {
     /// Labelled, readable scans and their cache entries for `key`: the training data.
     public func labelledScans(key: String) throws -> [(scan: ScanRecord, cache: CacheEntryRecord)] {
         try database.read { db in
-            let scans = try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE label IS NOT NULL AND state = 'cached' ORDER BY id")
+            let scans = try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE label IS NOT NULL AND state = 'cached' AND label_conflict = 0 ORDER BY id")
             return try scans.compactMap { scan in
                 try CacheEntryRecord.fetchOne(db, sql: "SELECT * FROM cache_entry WHERE scan_id = ? AND parameters_key = ?",
                                               arguments: [scan.id, key]).map { (scan, $0) }
@@ -392,10 +423,34 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Scans labelled both ways whose archived copies now agree (the others were removed from
+    /// archive/): each takes the remaining copies' label and is used for training again.
+    /// `exists` says whether an archived copy is still there. Returns the scans resolved.
+    @discardableResult
+    public func resolveLabelConflicts(now: Double, exists: (String) -> Bool) throws -> [ScanRecord] {
+        let any = try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM scan WHERE label_conflict = 1 LIMIT 1") ?? false }
+        guard any else { return [] }
+        return try database.write { db in
+            var resolved: [ScanRecord] = []
+            for var scan in try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE label_conflict = 1") {
+                let files = try FileRecord.fetchAll(db, sql: """
+                    SELECT * FROM file WHERE scan_id = ? AND outcome = 'archived' AND moved = 1 AND label IS NOT NULL
+                    """, arguments: [scan.id])
+                let labels = Set(files.filter { exists($0.destination) }.compactMap(\.label))
+                guard labels.count == 1, let label = labels.first else { continue }
+                try db.execute(sql: "UPDATE scan SET label = ?, label_conflict = 0, labelled_at = ?, updated_at = ? WHERE id = ?",
+                               arguments: [label, now, now, scan.id])
+                (scan.label, scan.labelConflict, scan.labelledAt) = (label, false, now)
+                resolved.append(scan)
+            }
+            return resolved
+        }
+    }
+
     /// Labelled scans that arrived (or were labelled) after `time`.
     public func labelledCount(since time: Double?) throws -> Int {
         try database.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM scan WHERE label IS NOT NULL AND state = 'cached' AND labelled_at > ?",
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM scan WHERE label IS NOT NULL AND state = 'cached' AND label_conflict = 0 AND labelled_at > ?",
                              arguments: [time ?? -Double.infinity]) ?? 0
         }
     }
@@ -410,13 +465,13 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Scans by label ("normal", "abnormal", "none") and state.
+    /// Scans by label ("normal", "abnormal", "none", or "conflict" when labelled both ways) and state.
     public func scanCounts() throws -> [String: Int] {
         try database.read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT label, state, count(*) AS n FROM scan GROUP BY label, state") {
+            for row in try Row.fetchAll(db, sql: "SELECT label, label_conflict, state, count(*) AS n FROM scan GROUP BY label, label_conflict, state") {
                 let label: Int? = row["label"]
-                let name = label.map { $0 == 0 ? "normal" : "abnormal" } ?? "none"
+                let name = row["label_conflict"] as Bool ? "conflict" : label.map { $0 == 0 ? "normal" : "abnormal" } ?? "none"
                 counts["\(name)/\(row["state"] as String)", default: 0] += row["n"] as Int
             }
             return counts

@@ -16,10 +16,12 @@ public struct ScanRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var labelledAt: Double?
     public var createdAt: Double
     public var updatedAt: Double
+    /// Copies of this content arrived labelled both ways: not used for training until resolved.
+    public var labelConflict: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, hash, name, label, size, facts, orientation, state, error
-        case labelledAt = "labelled_at", createdAt = "created_at", updatedAt = "updated_at"
+        case labelledAt = "labelled_at", createdAt = "created_at", updatedAt = "updated_at", labelConflict = "label_conflict"
     }
 }
 

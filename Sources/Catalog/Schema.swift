@@ -113,6 +113,13 @@ enum Schema {
                 CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // The same content dropped into both CT-0/ and CT-23/: left out of training until
+            // the archived copies agree again.
+            try db.execute(sql: """
+                ALTER TABLE scan ADD COLUMN label_conflict INTEGER NOT NULL DEFAULT 0 CHECK (label_conflict IN (0, 1));
+                """)
+        }
         return migrator
     }
 }

@@ -18,6 +18,14 @@ public enum ContentHash {
         return hex(hasher.finalize())
     }
 
+    /// A hash fed piece by piece, for bytes that are read once and used as they pass.
+    public struct Running {
+        private var hasher = SHA256()
+        public init() {}
+        public mutating func update(_ bytes: [UInt8]) { hasher.update(data: bytes) }
+        public func finish() -> String { hex(hasher.finalize()) }
+    }
+
     /// Hashes bytes already in memory.
     public static func sha256(_ bytes: [UInt8]) -> String {
         hex(SHA256.hash(data: bytes))

@@ -1,5 +1,6 @@
 import ControlProtocol
 import Foundation
+import Scheduling
 
 /// How ctctl shows results to a person (`--json` prints the results as they come instead).
 public enum Formatting {
@@ -13,7 +14,9 @@ public enum Formatting {
             let cached = s.scans["\(label)/cached"] ?? 0, rejected = s.scans["\(label)/rejected"] ?? 0
             return "\(label == "none" ? "unlabelled" : label) \(cached)" + (rejected > 0 ? " (+\(rejected) rejected)" : "")
         }
-        lines.append("scans         " + labelled.joined(separator: ", "))
+        let conflicts = (s.scans["conflict/cached"] ?? 0) + (s.scans["conflict/rejected"] ?? 0)
+        lines.append("scans         " + labelled.joined(separator: ", ")
+                     + (conflicts > 0 ? ", \(conflicts) labelled both ways (left out of training: ctctl scans --label conflict)" : ""))
         let queue = { (kind: String) in s.queues[kind].map { states in
             ["queued", "running", "parked"].compactMap { state in states[state].map { "\($0) \(state)" } }.joined(separator: ", ")
         } ?? "" }
@@ -21,12 +24,12 @@ public enum Formatting {
         if let model = s.activeModel {
             lines.append("active model  \(model.id), trained \(model.endedAt ?? model.startedAt): val_acc \(number(model.valAcc)), val_loss \(number(model.valLoss)), val_auc \(number(model.valAUC))")
         } else {
-            lines.append("active model  none yet (it trains once both CT-0/ and CT-23/ have scans)")
+            lines.append("active model  none yet (the first one trains from the labelled scans in the inbox's CT-0/ and CT-23/)")
         }
         if let t = s.training {
             lines.append("training      \(trainingLine(t))")
         } else {
-            lines.append("training      idle")
+            lines.append("training      idle" + (s.nextTraining.map { ": waiting, \($0)" } ?? ""))
         }
         if let c = s.compute {
             lines.append("compute       oneDNN \(c.oneDNN) on \(c.cpuISA); precision \(c.precisionReason)")
@@ -44,17 +47,21 @@ public enum Formatting {
 
     public static func scans(_ list: [ScanSummary]) -> String {
         guard !list.isEmpty else { return "no scans" }
-        let rows = list.map { [String($0.id), $0.label, $0.state, String($0.hash.prefix(12)), $0.name, $0.arrivedAt] }
+        let rows = list.map { [String($0.id), $0.label, $0.state, String($0.hash.prefix(12)), FileNaming.printable($0.name), $0.arrivedAt] }
         return table(header: ["ID", "LABEL", "STATE", "HASH", "NAME", "ARRIVED"], rows: rows)
-            + list.compactMap { scan in scan.error.map { "\n  \(scan.id): \($0)" } }.joined()
+            + list.compactMap { scan in scan.error.map { "\n  \(scan.id): \(FileNaming.printable($0))" } }.joined()
     }
 
     public static func scan(_ d: ScanDetail) -> String {
-        var lines = ["scan \(d.scan.id)  \(d.scan.name)", "  label \(d.scan.label), \(d.scan.state), \(d.scan.size) bytes, hash \(d.scan.hash)"]
-        if let error = d.scan.error { lines.append("  error: \(error)") }
-        for file in d.files { lines.append("  file \(file.inboxPath) → \(file.outcome) \(file.destination) (\(file.arrivedAt))") }
+        let shown = FileNaming.printable
+        var lines = ["scan \(d.scan.id)  \(shown(d.scan.name))", "  label \(d.scan.label), \(d.scan.state), \(d.scan.size) bytes, hash \(d.scan.hash)"]
+        if d.scan.label == "conflict" {
+            lines.append("  copies of this content arrived in both CT-0/ and CT-23/: it is left out of training until the wrong copy is removed from archive/")
+        }
+        if let error = d.scan.error { lines.append("  error: \(shown(error))") }
+        for file in d.files { lines.append("  file \(shown(file.inboxPath)) → \(file.outcome) \(shown(file.destination)) (\(file.arrivedAt))") }
         for p in d.predictions {
-            lines.append("  predicted \(p.decision) (p_abnormal \(number(p.probabilityAbnormal))) by \(p.runID) for \(p.file): \(p.report)")
+            lines.append("  predicted \(p.decision) (p_abnormal \(number(p.probabilityAbnormal))) by \(p.runID) for \(shown(p.file)): \(shown(p.report))")
         }
         return lines.joined(separator: "\n")
     }

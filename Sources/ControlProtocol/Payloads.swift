@@ -40,18 +40,22 @@ public struct StatusInfo: Codable, Sendable, Equatable {
     public var problems: [String]?
     /// The CPU tier oneDNN runs and the precision training uses on it (added in ctd 0.2).
     public var compute: ComputeInfo?
+    /// What the next training run waits for, e.g. "3 new labelled scans since the last run;
+    /// retraining starts at 20" (added in ctd 0.2; nil while one runs or is about to).
+    public var nextTraining: String?
 
     public init(version: String, upSince: String, configFile: String?, stateDirectory: String, watching: String, paused: Bool,
                 queues: [String: [String: Int]], scans: [String: Int], activeModel: RunSummary?, training: TrainingInfo?,
-                problems: [String]? = nil, compute: ComputeInfo? = nil) {
+                problems: [String]? = nil, compute: ComputeInfo? = nil, nextTraining: String? = nil) {
         (self.version, self.upSince, self.configFile, self.stateDirectory, self.watching) = (version, upSince, configFile, stateDirectory, watching)
         (self.paused, self.queues, self.scans, self.activeModel, self.training) = (paused, queues, scans, activeModel, training)
-        (self.problems, self.compute) = (problems, compute)
+        (self.problems, self.compute, self.nextTraining) = (problems, compute, nextTraining)
     }
 
     enum CodingKeys: String, CodingKey {
         case version, watching, paused, queues, scans, training, problems, compute
         case upSince = "up_since", configFile = "config_file", stateDirectory = "state_dir", activeModel = "active_model"
+        case nextTraining = "next_training"
     }
 }
 

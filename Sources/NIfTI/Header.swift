@@ -69,14 +69,14 @@ extension Header {
     /// order; every other rule is in `HeaderChecks`. Throws the `sizeof_hdr` problem.
     public static func decode(_ prefix: [UInt8]) throws(HeaderProblem) -> Header {
         guard prefix.count >= 4 else {
-            throw HeaderProblem(check: .sizeofHeader, message: "file is \(prefix.count) bytes, too short for a NIfTI header (348 bytes or more)")
+            throw HeaderProblem.tooShort("\(prefix.count) bytes, too short for a NIfTI header (348 bytes or more)")
         }
         guard let (version, bigEndian) = sizeofHeaderRule(prefix) else {
             let little = ByteReader(bytes: prefix, bigEndian: false).i32(0)
             throw HeaderProblem(check: .sizeofHeader, message: "not a NIfTI file: sizeof_hdr is \(little) (expected 348 for NIfTI-1 or 540 for NIfTI-2)")
         }
         guard prefix.count >= version.headerSize else {
-            throw HeaderProblem(check: .sizeofHeader, message: "file is \(prefix.count) bytes, shorter than its NIfTI-\(version.rawValue) header (\(version.headerSize) bytes)")
+            throw HeaderProblem.tooShort("\(prefix.count) bytes, shorter than its NIfTI-\(version.rawValue) header (\(version.headerSize) bytes)")
         }
         let reader = ByteReader(bytes: prefix, bigEndian: bigEndian)
         let order: ByteOrder = bigEndian ? .big : .little

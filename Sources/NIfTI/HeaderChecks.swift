@@ -24,6 +24,13 @@ public struct HeaderProblem: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String { message }
+
+    /// The file ends inside its header.
+    static func tooShort(_ message: String) -> HeaderProblem {
+        HeaderProblem(check: .sizeofHeader, message: tooShortPrefix + message)
+    }
+    private static let tooShortPrefix = "file is "
+    public var isTooShort: Bool { check == .sizeofHeader && message.hasPrefix(Self.tooShortPrefix) }
 }
 
 /// The rules a header must pass before any voxel is read, as small named checks applied in order

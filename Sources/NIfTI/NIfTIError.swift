@@ -27,6 +27,15 @@ public struct NIfTIError: Error, Sendable, CustomStringConvertible, Equatable {
         case truncatedGzip(decompressed: Int, expected: Int)
         case corruptGzip(detail: String)
 
+        /// The bytes stop before the file is whole, as they do while a copy is still being written.
+        public var endsEarly: Bool {
+            switch self {
+            case .empty, .truncatedData, .truncatedGzip: return true
+            case .badHeader(let problem): return problem.isTooShort
+            default: return false
+            }
+        }
+
         public var description: String {
             switch self {
             case .notFound: return "no such file"

@@ -10,6 +10,9 @@ public enum InboxPath {
 
     public static let labelFolders = ["CT-0": 0, "CT-23": 1]
 
+    /// "normal (CT-0)" or "abnormal (CT-23)".
+    public static func labelName(_ label: Int) -> String { label == 1 ? "abnormal (CT-23)" : "normal (CT-0)" }
+
     /// - Parameter relative: the path below the inbox, e.g. "CT-23/study-4.nii.gz".
     public static func meaning(of relative: String) -> Meaning {
         let components = relative.split(separator: "/", omittingEmptySubsequences: true)

@@ -15,6 +15,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var retrain = RetrainPolicy(minNewLabels: 20, interval: 6 * 3600)
     public var settleSeconds = 0.5
     public var rescanSeconds = 300.0
+    /// A file whose data ends early is taken for a copy in progress, not rejected, until it has
+    /// been unchanged this long (copies over SMB or NFS pause, and some close and reopen the file).
+    public var incompleteGrace = 600.0
     public var ingestWorkers = 1
     public var maxAttempts = 3
     public var threshold = 0.5
@@ -54,7 +57,7 @@ public struct DaemonConfig: Sendable, Equatable {
         "state_dir", "model.width", "model.height", "model.depth", "model.precision",
         "training.epochs", "training.patience", "training.batch_size", "training.learning_rate", "training.seed", "training.nice",
         "retrain.min_new_labels", "retrain.interval", "retrain.min_per_class",
-        "watch.settle", "watch.rescan_interval", "ingest.workers", "ingest.max_attempts",
+        "watch.settle", "watch.rescan_interval", "watch.incomplete_grace", "ingest.workers", "ingest.max_attempts",
         "predict.threshold", "limits.max_voxels", "limits.max_bytes", "limits.min_free_bytes", "limits.training_memory_bytes", "log.level",
         "control.socket", "control.group", "control.read_group", "control.idle_timeout", "control.max_clients",
     ]
@@ -98,6 +101,7 @@ public struct DaemonConfig: Sendable, Equatable {
         read("retrain.min_per_class", int, "a whole number", into: &retrain.minPerClass)
         read("watch.settle", Duration.seconds(in:), "a duration like 500ms or 2s", into: &settleSeconds)
         read("watch.rescan_interval", Duration.seconds(in:), "a duration like 5m", into: &rescanSeconds)
+        read("watch.incomplete_grace", Duration.seconds(in:), "a duration like 10m", into: &incompleteGrace)
         read("ingest.workers", int, "a whole number", into: &ingestWorkers)
         read("ingest.max_attempts", int, "a whole number", into: &maxAttempts)
         read("predict.threshold", { Double($0) }, "a number", into: &threshold)
@@ -122,6 +126,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if retrain.minPerClass < 2 { problems.append("retrain.min_per_class must be at least 2") }
         if settleSeconds > 3600 { problems.append("watch.settle must be at most 1h") }
         if rescanSeconds < 1 { problems.append("watch.rescan_interval must be at least 1s") }
+        if incompleteGrace > 7 * 86400 { problems.append("watch.incomplete_grace must be at most 7d") }
         if ingestWorkers < 1 || ingestWorkers > 16 { problems.append("ingest.workers must be between 1 and 16") }
         if maxAttempts < 1 { problems.append("ingest.max_attempts must be at least 1") }
         if !(threshold > 0 && threshold < 1) { problems.append("predict.threshold must be between 0 and 1") }
@@ -163,6 +168,7 @@ public struct DaemonConfig: Sendable, Equatable {
         if retrain != other.retrain { changed.append("retrain") }
         if settleSeconds != other.settleSeconds { changed.append("watch.settle") }
         if rescanSeconds != other.rescanSeconds { changed.append("watch.rescan_interval") }
+        if incompleteGrace != other.incompleteGrace { changed.append("watch.incomplete_grace") }
         if ingestWorkers != other.ingestWorkers { changed.append("ingest.workers") }
         if maxAttempts != other.maxAttempts { changed.append("ingest.max_attempts") }
         if threshold != other.threshold { changed.append("predict.threshold") }

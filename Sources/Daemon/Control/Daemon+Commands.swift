@@ -89,7 +89,11 @@ extension Daemon {
             stateDirectory: folders.root, watching: isPaused ? "paused" : "watching \(folders.inbox)", paused: isPaused,
             queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info,
             problems: try problems(), compute: ComputeInfo(cpuISA: InstructionSet.effective.name, oneDNN: Engine.libraryVersion,
-                                                       precision: config.precision.precision.rawValue, precisionReason: config.precision.reason))
+                                                       precision: config.precision.precision.rawValue, precisionReason: config.precision.reason),
+            nextTraining: isTraining ? nil : {
+                if case .wait(let reason) = try? retrainPolicyDecision(requested: false) { return reason }
+                return nil
+            }())
     }
 
     /// What stops work until someone acts: a full disk, or a training run that failed for a
@@ -113,8 +117,8 @@ extension Daemon {
     }
 
     private func scans(_ request: Request) throws -> [ScanSummary] {
-        if let label = request.label, !["normal", "abnormal", "none"].contains(label) {
-            throw ControlError(.badRequest, "label must be normal, abnormal or none")
+        if let label = request.label, !["normal", "abnormal", "none", "conflict"].contains(label) {
+            throw ControlError(.badRequest, "label must be normal, abnormal, none or conflict")
         }
         if let state = request.state, !["cached", "rejected"].contains(state) {
             throw ControlError(.badRequest, "state must be cached or rejected")
@@ -124,12 +128,13 @@ extension Daemon {
     }
 
     private func summary(_ scan: ScanRecord) -> ScanSummary {
-        ScanSummary(id: scan.id, hash: scan.hash, name: scan.name, label: scan.label.map { $0 == 0 ? "normal" : "abnormal" } ?? "none",
+        ScanSummary(id: scan.id, hash: scan.hash, name: scan.name, label: scan.labelConflict ? "conflict" : scan.label.map { $0 == 0 ? "normal" : "abnormal" } ?? "none",
                     state: scan.state.rawValue, size: scan.size, arrivedAt: PredictionReport.timestamp(scan.createdAt), error: scan.error)
     }
 
     private func scanDetail(_ request: Request) throws -> ScanDetail {
         guard let key = request.target, !key.isEmpty else { throw ControlError(.badRequest, "scan needs an id, a hash or a file name") }
+        try resolveLabelConflicts()
         guard let scan = try catalog.findScan(key) else {
             throw ControlError(.notFound, "no scan known as \"\(key)\" (ctctl scans lists them)")
         }

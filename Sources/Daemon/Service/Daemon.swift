@@ -48,6 +48,8 @@ public final class Daemon: @unchecked Sendable {
     private var space = DiskSpace()
     /// Jobs that could not even be returned to the queue while the disk was full.
     private var unreleased: [JobRecord] = []
+    /// Inbox files to look at again at a time (copies in progress; files that changed during ingest).
+    private var lookAgain: [String: Double] = [:]
 
     public init(config: DaemonConfig, loader: ConfigLoader? = nil, logger: Logger,
                 freeSpace: @escaping @Sendable (String) -> Int64? = Daemon.fileSystemFreeBytes) throws {
@@ -232,15 +234,23 @@ public final class Daemon: @unchecked Sendable {
     func recover() throws {
         let config = self.config
         let now = Self.now()
+        let ingestor = makeIngestor(config)
         for file in try catalog.unmovedFiles() {
-            try Ingestor.move(file, folders: folders, catalog: catalog)
-            log.notice("finished moving \(file.inboxPath) to \(file.destination) (interrupted by the last stop)")
+            do {
+                if try ingestor.settleUnmoved(file) {
+                    log.notice("\(shown(file.inboxPath)) had been moved to \(shown(file.destination)) when the last stop cut in")
+                } else {
+                    log.notice("\(shown(file.inboxPath)) was recorded but not moved when the last stop cut in: it is read again")
+                }
+            } catch {
+                log.error("cannot settle the unfinished move of \(shown(file.inboxPath)): \(error); it is tried again on the next start")
+            }
         }
         for job in try catalog.recoverInterrupted(maxAttempts: config.maxAttempts, now: now) {
-            log.error("parked \(job.kind.rawValue) job for \(job.subject): \(job.error ?? "")")
-            if job.kind == .ingest { try rejectParked(job.subject, reason: job.error ?? "interrupted too often") }
+            log.error("parked \(job.kind.rawValue) job for \(shown(job.subject)): \(job.error ?? "")")
+            if job.kind == .ingest { rejectParked(job.subject, reason: job.error ?? "interrupted too often", ingestor: ingestor) }
         }
-        for folder in [folders.cache, folders.outbox, folders.models] { Self.removeTemporaryFiles(under: folder) }
+        for folder in [folders.cache, folders.outbox, folders.models, folders.rejected] { Self.removeTemporaryFiles(under: folder) }
         let key = config.training.preprocessing.key
         let stale = try catalog.removeCacheEntries(otherThan: key)
         for entry in stale { unlink(entry.path) }
@@ -248,18 +258,38 @@ public final class Daemon: @unchecked Sendable {
         if let run = try catalog.activeRun() { loadModel(run) }
     }
 
-    /// An ingest job that failed too often: its file goes to rejected/ with the reason.
-    private func rejectParked(_ relative: String, reason: String) throws {
-        let source = folders.inbox + "/" + relative
-        guard access(source, F_OK) == 0 else { return }
-        let hash = (try? ContentHash.sha256(file: source)) ?? String(repeating: "0", count: 64)
-        let destination = folders.rejected + "/" + relative + (access(folders.rejected + "/" + relative, F_OK) == 0 ? ".\(Int(Self.now()))" : "")
-        var info = stat()
-        _ = lstat(source, &info)
-        let label: Int? = if case .labelled(let l) = InboxPath.meaning(of: relative) { l } else { nil }
-        let file = try catalog.recordRejection(inboxPath: relative, name: (relative as NSString).lastPathComponent, hash: hash,
-                                               size: Int64(info.st_size), label: label, error: reason, destination: destination, now: Self.now())
-        try Ingestor.move(file, folders: folders, catalog: catalog)
+    func makeIngestor(_ config: DaemonConfig) -> Ingestor {
+        Ingestor(folders: folders, catalog: catalog, parameters: config.training.preprocessing,
+                 reader: NIfTIReader(limits: config.limits), incompleteGrace: config.incompleteGrace)
+    }
+
+    /// Scans labelled both ways whose wrong copy was removed from archive/ are used again.
+    func resolveLabelConflicts() throws {
+        for scan in try catalog.resolveLabelConflicts(now: Self.now(), exists: { access($0, F_OK) == 0 }) {
+            log.notice("scan \(scan.id) (\(shown(scan.name))): its archived copies now agree on \(InboxPath.labelName(scan.label ?? 0)); it is used for training again")
+        }
+    }
+
+    /// A name from the inbox, made safe for one log line.
+    func shown(_ path: String) -> String { FileNaming.printable(path) }
+
+    /// An ingest job that failed too often: its file goes to rejected/ with the reason. When even
+    /// that fails, the file stays in the inbox and is not tried again until it changes.
+    private func rejectParked(_ relative: String, reason: String, ingestor: Ingestor) {
+        do {
+            switch try ingestor.park(relative, reason: reason, now: Self.now()) {
+            case .rejected(let destination, _): log.error("rejected \(shown(relative)) → \(shown(destination))")
+            case .changed: lookAgainLater(relative, at: Self.now())
+            default: break
+            }
+        } catch {
+            log.error("cannot move \(shown(relative)) to rejected/: \(error); it stays in the inbox and is tried again once it changes")
+        }
+    }
+
+    /// Has the watcher look at an inbox file again at `time`, as a new arrival.
+    private func lookAgainLater(_ relative: String, at time: Double) {
+        state.withLock { lookAgain[relative] = min(lookAgain[relative] ?? time, time) }
     }
 
     static func removeTemporaryFiles(under folder: String) {
@@ -309,14 +339,26 @@ public final class Daemon: @unchecked Sendable {
                 try observe(watcher.watchTree())
                 lastRescan = now
             }
+            let again = state.withLock { () -> [String] in
+                let due = lookAgain.filter { $0.value <= now }.map(\.key)
+                for relative in due { lookAgain[relative] = nil }
+                return due
+            }
+            for relative in again {
+                if let observation = Self.observation(folders.inbox + "/" + relative) { settling.observe(relative, observation, now: now) }
+            }
             for relative in pausedNow ? [] : settling.due(now: now) {
                 guard settling.confirm(relative, now: Self.observation(folders.inbox + "/" + relative), at: now) else { continue }
                 do {
+                    // A file parked in place (its move to rejected/ failed too) waits until it changes;
+                    // ctime, because a copy that keeps the time stamp (cp -p, rsync -a) still sets it.
+                    if let parked = try catalog.parkedAt(.ingest, subject: relative),
+                       let changed = Self.statusChanged(folders.inbox + "/" + relative), parked >= changed { continue }
                     if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
                 } catch {
                     // The file stays in the inbox; a rescan within 30 s (or once disk space is back) finds it again.
                     let diskFull = state.withLock { space.shortAt != nil }
-                    log.log(level: diskFull ? .debug : .error, "cannot queue \(relative) for ingest: \(error); it stays in the inbox and is picked up again")
+                    log.log(level: diskFull ? .debug : .error, "cannot queue \(shown(relative)) for ingest: \(error); it stays in the inbox and is picked up again")
                     lastRescan = min(lastRescan, now - config.rescanSeconds + 30)
                 }
             }
@@ -340,6 +382,13 @@ public final class Daemon: @unchecked Sendable {
                 lastStatus = now
             }
         }
+    }
+
+    /// When the file's inode last changed (written, renamed, created), which no copy tool can set.
+    static func statusChanged(_ path: String) -> Double? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9
     }
 
     static func observation(_ path: String) -> Settling.Observation? {
@@ -371,8 +420,8 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func ingest(_ job: JobRecord, config: DaemonConfig) {
-        let ingestor = Ingestor(folders: folders, catalog: catalog, parameters: config.training.preprocessing,
-                                reader: NIfTIReader(limits: config.limits))
+        let ingestor = makeIngestor(config)
+        let subject = shown(job.subject)
         do {
             // A prediction request is what a person waits for: it goes before training steps, and
             // is answered in the same turn (one wait for the running step, not two).
@@ -386,20 +435,33 @@ public final class Daemon: @unchecked Sendable {
             try catalog.complete(jobID: job.id, now: Self.now())
             switch outcome {
             case .archived(_, let destination, let duplicate, _):
-                log.info("ingested \(job.subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(destination)")
+                log.info("ingested \(subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(shown(destination))")
+                wakeAll()
+            case .conflicting(_, let destination, let earlier):
+                log.warning("""
+                    \(subject) has the same content as a scan labelled \(InboxPath.labelName(earlier)) but is labelled \
+                    \(InboxPath.labelName(1 - earlier)): the scan is left out of training until the wrong copy is removed \
+                    from archive/ (ctctl scan \(subject) lists both) → \(shown(destination))
+                    """)
                 wakeAll()
             case .rejected(let destination, let reason):
-                log.error("rejected \(job.subject): \(reason) → \(destination)")
+                log.error("rejected \(subject): \(FileNaming.printable(reason)) → \(shown(destination))")
             case .gone:
-                log.notice("\(job.subject) went away before it was read")
+                log.notice("\(subject) went away before it was read")
+            case .changed:
+                log.notice("\(subject) changed while it was read: looking at it again as a new arrival")
+                lookAgainLater(job.subject, at: Self.now())
+            case .incomplete(let until):
+                log.notice("\(subject) ends before its header says: taken for a copy in progress, looked at again when it changes (rejected as truncated if still so \(Int(config.incompleteGrace)) s after its last change)")
+                lookAgainLater(job.subject, at: until)
             case .ignored:
                 break
             }
         } catch {
             if waitForRoom(job, after: error) { return }
             let parked = (try? catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())) == .parked
-            log.error("ingest of \(job.subject) failed\(parked ? " for the last time" : ", will retry"): \(error)")
-            if parked { try? rejectParked(job.subject, reason: "ingest failed \(config.maxAttempts) times: \(error)") }
+            log.error("ingest of \(subject) failed\(parked ? " for the last time" : ", will retry"): \(error)")
+            if parked { rejectParked(job.subject, reason: "ingest failed \(config.maxAttempts) times: \(error)", ingestor: ingestor) }
         }
     }
 
@@ -598,6 +660,7 @@ public final class Daemon: @unchecked Sendable {
     /// What the retrain policy says now, given the catalog (and a request, if any).
     func retrainPolicyDecision(requested: Bool) throws -> RetrainPolicy.Decision {
         let config = self.config
+        try resolveLabelConflicts()
         let labelled = try catalog.labelledScans(key: config.training.preprocessing.key)
         let lastStart = try catalog.lastRunStart()
         let facts = RetrainPolicy.Facts(now: Self.now(), requested: requested, trainingNow: isTraining, paused: isPaused, lastRunStart: lastStart,
