@@ -91,6 +91,9 @@ write("config", "tab-indent.yaml", b"model:\n\twidth: 64\n")
 write("config", "not-a-mapping.yaml", b"- a\n- b\n")
 write("config", "bad-values.yaml", b"model:\n  width: -3\n  precision: fp8\nwatch:\n  settle: soon\n")
 write("config", "deep-nesting.yaml", b"[" * 20000)
-write("config", "alias-bomb.yaml", b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
-    b"%s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n" % ((bytes([c]),) * 2 + (bytes([c - 1]),) * 9) for c in range(ord("b"), ord("k"))))
+alias_bomb = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+    b"%s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n" % ((bytes([c]),) * 2 + (bytes([c - 1]),) * 9) for c in range(ord("b"), ord("k")))
+write("config", "alias-bomb.yaml", alias_bomb)
+# The bomb as a mapping key: composing it hashes every node of the expansion (the fuzzer found this).
+write("config", "alias-key-bomb.yaml", alias_bomb + b"? *j\n: 1\n")
 write("config", "not-utf8.yaml", b"state_dir: /var/\xff\xfe/ctd\n")

@@ -93,6 +93,23 @@ import Testing
         }
     }
 
+    /// A mapping key that is an alias of an alias bomb made Yams hash billions of nodes (found by
+    /// the config fuzzer); aliases are refused before the YAML is composed.
+    @Test func aliasesAreRefusedBeforeComposing() {
+        func problem(_ text: String) -> String? {
+            if case .failure(let error) = ConfigLoader.check(fileBytes: Array(text.utf8)) { return error.problems.first }
+            return nil
+        }
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        for (name, previous) in zip("bcdefghij", "abcdefghi") { bomb += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n" }
+        #expect(problem(bomb + "? *j\n: 1\n") == "ctd.yaml: line 2, column 8: YAML aliases (`*name`) are not accepted here; write the value out in full")
+        #expect(problem("predict:\n  threshold: &t 0.5\nretrain:\n  min_new_labels: *t\n")?.contains("line 4, column 19") == true)
+        #expect(problem("[*a]")?.contains("column 2") == true)
+        #expect(problem("\u{FEFF}*a : 1")?.contains("column 2") == true)
+        // Not aliases: a `*` inside a word or a path, or followed by something no alias starts with.
+        #expect(problem("state_dir: /data/scans*2/x*y\ncontrol:\n  socket: '/srv/ctd/* old'\n") == nil)
+    }
+
     @Test func unknownFlagsAreRefusedByName() {
         #expect(throws: ConfigError.self) { try ConfigLoader.parseFlags(["--model-widht", "64"]) }
         #expect(throws: ConfigError.self) { try ConfigLoader.parseFlags(["--model-width"]) }

@@ -6,9 +6,12 @@ enum ConfigFileKeys {
     /// Every problem with `text` (a YAML file named `file`): one line for a YAML error, with its
     /// line and column; one line per unknown key, with the nearest known key when one is close;
     /// one line per known key whose value is a list or a mapping instead of a single value.
-    /// The file is composed, not constructed, and only known sections are walked, so an alias
-    /// bomb costs nothing: its expansion is never visited.
+    /// Aliases are refused before the YAML is composed (see `firstAlias`); only known sections are
+    /// walked.
     static func problems(in text: String, file: String, known: [String] = DaemonConfig.keys) -> [String] {
+        if let alias = firstAlias(in: text) {
+            return ["\(file): line \(alias.line), column \(alias.column): YAML aliases (`*name`) are not accepted here; write the value out in full"]
+        }
         let document: Node?
         do {
             document = try Yams.compose(yaml: text)
@@ -48,6 +51,7 @@ enum ConfigFileKeys {
     /// The file's scalar values by dotted key (`retrain.min_new_labels` → "5"), as written; nil
     /// when the text is not YAML. Lists and mappings under unknown keys are not visited.
     static func values(in text: String, known: [String] = DaemonConfig.keys) -> [String: String]? {
+        guard firstAlias(in: text) == nil else { return nil }
         let document: Node?
         do { document = try Yams.compose(yaml: text) } catch { return nil }
         let knownSet = Set(known)
@@ -61,6 +65,34 @@ enum ConfigFileKeys {
         }
         if let document { walk(document, path: "", depth: 0) }
         return values
+    }
+
+    /// Where the first thing that could be a YAML alias starts (1-based), or nil. Every setting is
+    /// a single value, so an alias has no use in this file, and it is dangerous: Yams hashes each
+    /// mapping key while composing, and a key that is an alias of a nested alias bomb makes that
+    /// hash visit billions of nodes. The rule is deliberately wider than YAML's: any `*` followed
+    /// by an anchor character at the start of a token, where a token may start after a line
+    /// break, a blank, a byte-order mark, a flow indicator, `:` or a quote, even inside comments
+    /// and quoted text. A rare false alarm costs a reworded comment; a miss would hang the daemon.
+    static func firstAlias(in text: String) -> (line: Int, column: Int)? {
+        let tokenStarts: Set<Unicode.Scalar> = [" ", "\t", "\r", "\n", "\u{85}", "\u{2028}", "\u{2029}", "\u{FEFF}", "[", "]", "{", "}", ",", ":", "'", "\""]
+        func isAnchorCharacter(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+        }
+        var (line, column) = (1, 0)
+        var previous: Unicode.Scalar?
+        var scalars = text.unicodeScalars.makeIterator()
+        var current = scalars.next()
+        while let scalar = current {
+            let next = scalars.next()
+            column += 1
+            if scalar == "*", previous.map(tokenStarts.contains) ?? true, let next, isAnchorCharacter(next) {
+                return (line, column)
+            }
+            if scalar == "\n" { (line, column) = (line + 1, 0) }
+            (previous, current) = (scalar, next)
+        }
+        return nil
     }
 
     /// The known key closest to `key` in edit distance, if it is close enough to be a typo.
