@@ -4,7 +4,7 @@ import Glibc
 import UnixSocket
 
 /// Why ctctl could not do what was asked: one sentence, a hint saying what to do, and the exit
-/// status (69 no daemon, 77 permission denied, 1 the daemon refused the request).
+/// status (69 no daemon, 75 busy, 77 permission denied, 1 the daemon refused the request).
 public struct ClientError: Error, CustomStringConvertible {
     public let message: String
     public let hint: String?
@@ -71,6 +71,11 @@ public final class ControlClient {
         do {
             try socket.send(try ControlCoding.line(request), attaching: descriptor)
         } catch let error as SocketError {
+            // A daemon that refuses us (busy) answers and closes at once, perhaps before our
+            // request arrived; its answer is still waiting to be read.
+            if let line = try? nextLine(), let refusal = try? JSONDecoder().decode(Response.self, from: Data(line)).error {
+                throw Self.clientError(refusal)
+            }
             throw ClientError("lost the connection to ctd at \(path): \(error)", exitCode: 69)
         } catch {
             throw ClientError("cannot encode the request: \(error)")
@@ -81,16 +86,18 @@ public final class ControlClient {
                 throw ClientError("ctd sent something that is not a response: \(String(decoding: line.prefix(200), as: UTF8.self))")
             }
             guard response.id == id || response.id.isEmpty else { continue }
-            if let error = response.error {
-                let exit: Int32 = error.code == .permissionDenied ? 77 : error.code == .busy ? 75 : 1
-                throw ClientError(error.message, hint: Self.hint(for: error), exitCode: exit)
-            }
+            if let error = response.error { throw Self.clientError(error) }
             if !response.done {
                 if let result = response.result { progress(result) }
                 continue
             }
             return response.result ?? .null
         }
+    }
+
+    static func clientError(_ error: ControlError) -> ClientError {
+        let exit: Int32 = error.code == .permissionDenied ? 77 : error.code == .busy ? 75 : 1
+        return ClientError(error.message, hint: hint(for: error), exitCode: exit)
     }
 
     static func hint(for error: ControlError) -> String? {

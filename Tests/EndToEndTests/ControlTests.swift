@@ -80,7 +80,7 @@ import UnixSocket
         #expect(DaemonProcess.wait(60) { ((try? json([ScanSummary].self, ["scans", "--limit", "50"]))?.count ?? 0) == 16 }, "\(daemon.log)")
         let normal = try json([ScanSummary].self, ["scans", "--label", "normal"])
         #expect(normal.count == 8 && normal.allSatisfy { $0.label == "normal" && $0.state == "cached" })
-        #expect(try ctctl(["scans", "--label", "sideways"]).stderr.contains("label must be normal, abnormal or none"))
+        #expect(try ctctl(["scans", "--label", "sideways"]).stderr.contains("label must be normal, abnormal, none or conflict"))
 
         // retrain --wait: progress lines, then the finished run.
         let retrain = try ctctl(["retrain", "--wait", "--json"])
@@ -197,6 +197,38 @@ import UnixSocket
         #expect(failures.value == 0)
         #expect(daemon.isRunning)
         #expect(try ctctl(["status"]).status == 0)
+    }
+}
+
+extension ControlTests {
+    /// Over `control.max_clients`, ctctl says the daemon is busy (exit 75), never that it is gone
+    /// (69), and the daemon logs the refusals at most once a second.
+    @Test func aBusyDaemonSaysSoAndLogsItOnceASecond() throws {
+        let daemon = DaemonProcess(stateDirectory: state, settings: Self.settings + ["--control-max-clients", "3", "--control-idle-timeout", "5m"])
+        try daemon.start()
+        defer { daemon.stop() }
+        #expect(DaemonProcess.wait(30) { FileManager.default.fileExists(atPath: socket) }, "\(daemon.log)")
+        // Three clients that hold their connections: each is answered, so each has been admitted.
+        var holders: [UnixSocket] = []
+        for _ in 0..<3 {
+            let (holder, answer) = try raw(ControlCoding.line(Request(id: "h", command: .status)))
+            #expect(answer.first?.contains("\"error\"") == false, "\(answer)")
+            holders.append(holder)
+        }
+        let started = ContinuousClock.now
+        var statuses: [Int32] = []
+        for _ in 0..<20 {
+            let refused = try ctctl(["status"])
+            statuses.append(refused.status)
+            if refused.status == 75 { #expect(refused.stderr.contains("serving 3 clients already") && refused.stderr.contains("try again"), "\(refused.stderr)") }
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(statuses == Array(repeating: 75, count: 20))
+        let logged = daemon.log.split(separator: "\n").filter { $0.contains("control: refused") }
+        #expect(!logged.isEmpty && logged.count <= Int(elapsed.components.seconds) + 1, "\(logged.count) lines in \(elapsed)")
+        #expect(daemon.isRunning)
+        holders.removeAll()
+        #expect(DaemonProcess.wait(10) { (try? ctctl(["status"]))?.status == 0 })
     }
 }
 

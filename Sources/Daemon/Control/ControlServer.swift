@@ -98,8 +98,7 @@ final class ControlServer: @unchecked Sendable {
                 return true
             }
             guard admitted else {
-                let busy = Response(id: "", error: ControlError(.busy, "ctd is serving \(settings.maxClients) clients already"))
-                try? client.send(ControlCoding.line(busy))
+                refuse(client)
                 continue
             }
             let thread = Thread { [self] in
@@ -112,6 +111,17 @@ final class ControlServer: @unchecked Sendable {
     }
 
     private var isStopping: Bool { lock.withLock { stopping } }
+
+    /// Answers "busy" and closes. The client may not have sent its request yet; the answer waits
+    /// in its socket, and ctctl reads it even when its own send then fails (exit 75, not 69).
+    private func refuse(_ client: UnixSocket) {
+        let busy = Response(id: "", error: ControlError(.busy, "ctd is serving \(settings.maxClients) clients already (control.max_clients)"))
+        try? client.send(ControlCoding.line(busy))
+        if let count = refusals.add(at: ContinuousClock.now) {
+            log.warning("control: refused \(count) client\(count == 1 ? "" : "s"): serving \(settings.maxClients) already (control.max_clients)")
+        }
+    }
+    private var refusals = ThrottledCount(interval: .seconds(1) as Swift.Duration)  // only the accept loop touches it
 
     func stop() {
         let open = lock.withLock { () -> [UnixSocket] in
@@ -170,5 +180,24 @@ final class ControlServer: @unchecked Sendable {
     /// The request's id if the line has one, so even a malformed request's error can be matched.
     static func id(in line: [UInt8]) -> String {
         (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["id"] as? String ?? ""
+    }
+}
+
+/// Counts events and says when to report them, at most once per `interval`: a storm of refused
+/// clients gives one log line a second, each with how many there were since the last line.
+struct ThrottledCount {
+    let interval: Swift.Duration
+    private var lastReport: ContinuousClock.Instant?
+    private var unreported = 0
+
+    init(interval: Swift.Duration) { self.interval = interval }
+
+    /// Adds one event at `now`; returns how many to report now, or nil to stay quiet.
+    mutating func add(at now: ContinuousClock.Instant) -> Int? {
+        unreported += 1
+        if let lastReport, now - lastReport < interval { return nil }
+        lastReport = now
+        defer { unreported = 0 }
+        return unreported
     }
 }
