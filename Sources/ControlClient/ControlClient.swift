@@ -9,10 +9,14 @@ public struct ClientError: Error, CustomStringConvertible {
     public let message: String
     public let hint: String?
     public let exitCode: Int32
+    /// For scripts: the daemon's error code (`not_found`, `busy`, ...), or ctctl's own
+    /// (`no_daemon`, `permission_denied`, `cannot_open`, `failed`).
+    public let code: String
     public var description: String { message }
 
-    public init(_ message: String, hint: String? = nil, exitCode: Int32 = 1) {
+    public init(_ message: String, hint: String? = nil, exitCode: Int32 = 1, code: String? = nil) {
         (self.message, self.hint, self.exitCode) = (message, hint, exitCode)
+        self.code = code ?? (exitCode == 69 ? "no_daemon" : exitCode == 75 ? "busy" : exitCode == 77 ? "permission_denied" : "failed")
     }
 }
 
@@ -97,7 +101,7 @@ public final class ControlClient {
 
     static func clientError(_ error: ControlError) -> ClientError {
         let exit: Int32 = error.code == .permissionDenied ? 77 : error.code == .busy ? 75 : 1
-        return ClientError(error.message, hint: hint(for: error), exitCode: exit)
+        return ClientError(error.message, hint: hint(for: error), exitCode: exit, code: error.code.rawValue)
     }
 
     static func hint(for error: ControlError) -> String? {

@@ -28,11 +28,23 @@ struct Connection: ParsableArguments {
         do {
             try body(try ControlClient(path: ControlClient.socketPath(explicit: socket)))
         } catch {
-            var text = "ctctl: \(error.message)\n"
-            if let hint = error.hint { text += "hint: \(hint)\n" }
-            FileHandle.standardError.write(Data(text.utf8))
+            report(error)
             throw ExitCode(error.exitCode)
         }
+    }
+
+    /// A failure: one line on stderr (and the hint); with --json also an object on stdout, so a
+    /// script reading stdout sees every outcome: {"error":{"code","message","hint","exit_code"},"file"}.
+    func report(_ error: ClientError, file: String? = nil) {
+        var text = "ctctl: \(error.message)\n"
+        if let hint = error.hint { text += "hint: \(hint)\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+        guard json else { return }
+        var details: [String: JSONValue] = ["code": .string(error.code), "message": .string(error.message), "exit_code": .number(Double(error.exitCode))]
+        if let hint = error.hint { details["hint"] = .string(hint) }
+        var object: [String: JSONValue] = ["error": .object(details)]
+        if let file { object["file"] = .string(file) }
+        if let data = try? ControlCoding.encoder.encode(JSONValue.object(object)) { Swift.print(String(decoding: data, as: UTF8.self)) }
     }
 
     func print(_ value: JSONValue, human: (JSONValue) throws -> String) throws(ClientError) {
@@ -191,7 +203,7 @@ struct Predict: ParsableCommand {
             for file in files {
                 let descriptor = open(file, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else {
-                    FileHandle.standardError.write(Data("ctctl: \(file): cannot open: \(String(cString: strerror(errno)))\n".utf8))
+                    connection.report(ClientError("\(file): cannot open: \(String(cString: strerror(errno)))", code: "cannot_open"), file: file)
                     failed = true
                     continue
                 }
@@ -203,7 +215,7 @@ struct Predict: ParsableCommand {
                         return (["\(p.file):"] + p.sentences.map { "  " + $0 }).joined(separator: "\n")
                     }
                 } catch where error.exitCode == 1 {
-                    FileHandle.standardError.write(Data("ctctl: \(error.message)\n".utf8))
+                    connection.report(error, file: file)
                     failed = true
                 }
             }

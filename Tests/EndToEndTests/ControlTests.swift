@@ -54,6 +54,9 @@ import UnixSocket
         let absent = try ctctl(["status"])
         #expect(absent.status == 69)
         #expect(absent.stderr.contains("ctd is not running") && absent.stderr.contains("hint: start it"), "\(absent.stderr)")
+        let absentJSON = try ctctl(["status", "--json"])
+        let absentError = (try? JSONSerialization.jsonObject(with: Data(absentJSON.stdout.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect(absentJSON.status == 69 && absentError?["code"] as? String == "no_daemon" && absentError?["exit_code"] as? Int == 69, "\(absentJSON.stdout)")
 
         let daemon = DaemonProcess(stateDirectory: state, settings: Self.settings)
         try daemon.start()
@@ -117,6 +120,15 @@ import UnixSocket
         let bad = try ctctl(["predict", garbage])
         #expect(bad.status == 1 && bad.stderr.contains("garbage.nii"), "\(bad.stderr)")
         #expect(try ctctl(["predict", folder.path + "/missing.nii"]).stderr.contains("cannot open"))
+        // With --json, every outcome is an object on stdout, failures included.
+        let mixed = try ctctl(["predict", "--json", garbage, outside, folder.path + "/missing.nii"])
+        #expect(mixed.status == 1)
+        let outcomes = mixed.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(outcomes.count == 3 && outcomes.allSatisfy { $0 != nil }, "\(mixed.stdout)")
+        let garbageError = outcomes.first??["error"] as? [String: Any]
+        #expect(outcomes.first??["file"] as? String == garbage && (garbageError?["message"] as? String)?.contains("garbage.nii") == true, "\(mixed.stdout)")
+        #expect(outcomes.dropFirst().first??["probability_abnormal"] != nil, "\(mixed.stdout)")
+        #expect((outcomes.last??["error"] as? [String: Any])?["code"] as? String == "cannot_open", "\(mixed.stdout)")
 
         // pause: a new file waits; resume: it is taken.
         #expect(try json(Acknowledgement.self, ["pause"]).message.hasPrefix("paused"))
