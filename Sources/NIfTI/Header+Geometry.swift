@@ -11,6 +11,19 @@ extension Header {
         return overflowA || overflowB ? nil : b
     }
 
+    /// Voxels stored in the file over all `dim[0]` axes (a series counts every volume; an
+    /// image of fewer than 3 axes ignores the rest), or nil on overflow or a bad rank.
+    public var storedVoxelCount: Int? {
+        guard (1...7).contains(dim[0]) else { return nil }
+        var count = 1
+        for axis in 1...dim[0] {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim[axis])
+            guard !overflow else { return nil }
+            count = product
+        }
+        return count
+    }
+
     /// Bytes of voxel data the header implies, or nil on overflow.
     public var dataByteCount: Int? {
         guard let count = voxelCount, let width = datatype?.bytesPerVoxel else { return nil }

@@ -3,6 +3,8 @@ public enum HeaderCheck: String, Sendable, Codable, CaseIterable {
     case sizeofHeader = "sizeof_hdr"
     case magic
     case dim
+    /// Valid, but not one 3-D volume (a 2-D image, a series): ctd can't use it, `inspect` describes it.
+    case shape
     case datatype
     case bitpix
     case voxOffset = "vox_offset"
@@ -37,18 +39,20 @@ public struct HeaderProblem: Error, Sendable, Equatable, CustomStringConvertible
 /// (after `sizeof_hdr`, which `Header.decode` checks): each returns its problem or nil.
 public enum HeaderChecks {
     public static let ordered: [(HeaderCheck, @Sendable (Header) -> HeaderProblem?)] = [
-        (.magic, magic), (.dim, dim), (.datatype, datatype), (.bitpix, bitpix),
+        (.magic, magic), (.dim, dim), (.shape, shape), (.datatype, datatype), (.bitpix, bitpix),
         (.voxOffset, voxOffset), (.scaling, scaling), (.pixdim, pixdim),
     ]
 
     /// Runs the checks in order and stops at the first fatal problem.
-    /// Returns every problem found, the fatal one (if any) last.
-    public static func run(_ header: Header) -> [HeaderProblem] {
+    /// Returns every problem found, the fatal one (if any) last. `describing` (for `ctd inspect`)
+    /// goes on past a `.shape` problem, which stops ctd from using the file but not from reading
+    /// the rest of the header.
+    public static func run(_ header: Header, describing: Bool = false) -> [HeaderProblem] {
         var found: [HeaderProblem] = []
         for (_, check) in ordered {
             guard let problem = check(header) else { continue }
             found.append(problem)
-            if problem.isFatal { break }
+            if problem.isFatal, !(describing && problem.check == .shape) { break }
         }
         return found
     }
@@ -74,11 +78,16 @@ public enum HeaderChecks {
         for axis in 1...rank where h.dim[axis] < 1 {
             return HeaderProblem(check: .dim, message: "dim[\(axis)]=\(h.dim[axis]) must be at least 1")
         }
+        return nil
+    }
+
+    static func shape(_ h: Header) -> HeaderProblem? {
+        let rank = h.dim[0]
         guard rank >= 3 else {
-            return HeaderProblem(check: .dim, message: "a \(rank)-D image, not a 3-D volume (dim[0]=\(rank))")
+            return HeaderProblem(check: .shape, message: "a \(rank)-D image, not a 3-D volume (dim[0]=\(rank)); ctd needs one 3-D CT volume")
         }
         for axis in stride(from: 4, through: rank, by: 1) where h.dim[axis] != 1 {
-            return HeaderProblem(check: .dim, message: "dim[\(axis)]=\(h.dim[axis]): a series of \(h.dim[axis]) volumes; only single 3-D volumes are supported")
+            return HeaderProblem(check: .shape, message: "dim[\(axis)]=\(h.dim[axis]): a series of \(h.dim[axis]) volumes; ctd needs one 3-D CT volume (split the series, e.g. with fslsplit)")
         }
         return nil
     }

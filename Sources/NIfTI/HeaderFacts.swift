@@ -25,6 +25,10 @@ public struct HeaderFacts: Codable, Sendable, Equatable {
     public var description: String
     /// Non-fatal header problems.
     public var warnings: [String]
+    /// `ctd inspect` only, and only when there is one: why ctd can't use this valid file (not
+    /// one 3-D volume, beyond the limits), and what is wrong with its voxel data.
+    public var unusable: String?
+    public var dataProblem: String?
 
     public init(file: String, header h: Header, compressed: Bool, problems: [HeaderProblem]) {
         self.file = file
@@ -76,11 +80,14 @@ public struct HeaderFacts: Codable, Sendable, Equatable {
         ]
         if !description.isEmpty { lines.append("description:  \(description)") }
         lines += warnings.map { "warning:      \($0)" }
+        if let dataProblem { lines.append("data:         \(dataProblem)") }
+        if let unusable { lines.append("ctd can't use it: \(unusable)") }
         return lines.joined(separator: "\n")
     }
 
     private enum CodingKeys: String, CodingKey {
-        case file, compressed, dims, datatype, bitpix, pixdim, orientation, description, warnings
+        case file, compressed, dims, datatype, bitpix, pixdim, orientation, description, warnings, unusable
+        case dataProblem = "data_problem"
         case niftiVersion = "nifti_version", byteOrder = "byte_order", sclSlope = "scl_slope"
         case sclInter = "scl_inter", scalingApplied = "scaling_applied", voxOffset = "vox_offset"
         case qformCode = "qform_code", sformCode = "sform_code"

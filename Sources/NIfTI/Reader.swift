@@ -94,7 +94,34 @@ public struct NIfTIReader: Sendable {
     private func open(_ input: some ByteSource, name path: String) throws(NIfTIError) -> Opened {
         guard input.size > 0 else { throw NIfTIError(file: path, reason: .empty) }
         let inflater = GzipInflater { maxCount in try input.read(maxCount: maxCount) }
+        let (header, problems, prefixCount) = try readHeader(inflater, name: path, describing: false)
+        let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: path, reason: reason, earlierProblems: problems) }
 
+        let dataStart = Int(header.voxOffset)
+        if let problem = extensionProblem(header) { throw fail(.badHeader(problem)) }
+        let available: Int? = inflater.isCompressed ? nil : input.size - dataStart
+        if let reason = limits.check(header, availableDataBytes: available) { throw fail(reason) }
+        if inflater.isCompressed, let bytes = header.dataByteCount,
+           bytes / Self.maxDeflateRatio > input.size {
+            throw fail(.truncatedGzip(decompressed: 0, expected: bytes))
+        }
+
+        // Skip the extensions (and, for a short prefix, nothing) up to vox_offset.
+        var position = prefixCount
+        while position < dataStart {
+            let skipped: [UInt8]
+            do { skipped = try inflater.read(count: min(dataStart - position, 1 << 20)) } catch {
+                throw fail(Self.reason(for: error, decompressed: 0, expected: header.dataByteCount ?? 0))
+            }
+            if skipped.isEmpty { throw fail(.truncatedData(expected: header.dataByteCount ?? 0, available: 0)) }
+            position += skipped.count
+        }
+        return Opened(header: header, problems: problems, inflater: inflater, dataStart: dataStart, fileSize: input.size)
+    }
+
+    /// Decodes and checks the header at the start of the stream: the header, its problems (a
+    /// fatal one is thrown, except a `.shape` problem when `describing`) and the bytes read.
+    private func readHeader(_ inflater: GzipInflater, name path: String, describing: Bool) throws(NIfTIError) -> (Header, [HeaderProblem], Int) {
         // Read NIfTI-1's length first: its data may start right after it (byte 352).
         var prefix: [UInt8]
         do {
@@ -108,34 +135,70 @@ public struct NIfTIReader: Sendable {
         }
         let header: Header
         do { header = try Header.decode(prefix) } catch { throw NIfTIError(file: path, reason: .badHeader(error)) }
-        let problems = HeaderChecks.run(header)
-        if let fatal = problems.last, fatal.isFatal {
+        let problems = HeaderChecks.run(header, describing: describing)
+        if let fatal = problems.last, fatal.isFatal, !(describing && fatal.check == .shape) {
             throw NIfTIError(file: path, reason: .badHeader(fatal), earlierProblems: problems.dropLast())
         }
-        let fail = { (reason: NIfTIError.Reason) in NIfTIError(file: path, reason: reason, earlierProblems: problems) }
+        return (header, problems, prefix.count)
+    }
 
+    /// Extensions so large that skipping them would mean inflating gigabytes.
+    private func extensionProblem(_ header: Header) -> HeaderProblem? {
+        let extensionBytes = Int(header.voxOffset) - header.version.headerSize
+        guard extensionBytes > maxExtensionBytes else { return nil }
+        return HeaderProblem(check: .voxOffset, message: "vox_offset \(Int(header.voxOffset)) leaves \(extensionBytes) bytes of extensions (limit \(maxExtensionBytes))")
+    }
+
+    /// What `ctd inspect` shows about a file whose header is valid.
+    public struct Description: Sendable {
+        public let header: Header
+        /// Non-fatal header problems.
+        public let warnings: [HeaderProblem]
+        public let compressed: Bool
+        /// Why ctd can't use the file although it is valid NIfTI: not one 3-D volume, or beyond the limits.
+        public let unusable: NIfTIError.Reason?
+        /// What is wrong with the voxel data: it ends early, or the gzip stream is corrupt.
+        public let dataProblem: NIfTIError.Reason?
+    }
+
+    /// Describes the file: its header, then every byte of voxel data read through (in 1 MiB
+    /// pieces, not kept) to find data that ends early or is corrupt. Throws only when the header
+    /// itself can't be read or is invalid. Data beyond the limits is not read through.
+    public func describe(path: String) throws(NIfTIError) -> Description {
+        let input = try FileInput.opening(path)
+        guard input.size > 0 else { throw NIfTIError(file: path, reason: .empty) }
+        let inflater = GzipInflater { maxCount in try input.read(maxCount: maxCount) }
+        let (header, problems, prefixCount) = try readHeader(inflater, name: path, describing: true)
+        let shape = problems.first { $0.check == .shape }
+        let described = { (unusable: NIfTIError.Reason?, data: NIfTIError.Reason?) in
+            Description(header: header, warnings: problems.filter { !$0.isFatal }, compressed: inflater.isCompressed, unusable: unusable, dataProblem: data)
+        }
+        // A series or an image is described with all its voxels; a volume as ctd would read it.
+        let unusable = shape.map { NIfTIError.Reason.badHeader($0) } ?? limits.check(header)
+        if shape == nil, unusable != nil { return described(unusable, nil) }  // beyond the limits: not read through
+        guard let count = shape == nil ? header.voxelCount : header.storedVoxelCount, let width = header.datatype?.bytesPerVoxel,
+              case let (expected, false) = count.multipliedReportingOverflow(by: width) else {
+            return described(unusable, nil)
+        }
+        guard expected <= limits.maxDataBytes else { return described(unusable, nil) }
         let dataStart = Int(header.voxOffset)
-        guard dataStart - header.version.headerSize <= maxExtensionBytes else {
-            throw fail(.badHeader(HeaderProblem(check: .voxOffset, message: "vox_offset \(dataStart) leaves \(dataStart - header.version.headerSize) bytes of extensions (limit \(maxExtensionBytes))")))
+        if let problem = extensionProblem(header) { throw NIfTIError(file: path, reason: .badHeader(problem)) }
+        guard inflater.isCompressed else {
+            let available = input.size - dataStart
+            return described(unusable, available < expected ? .truncatedData(expected: expected, available: max(0, available)) : nil)
         }
-        let available: Int? = inflater.isCompressed ? nil : input.size - dataStart
-        if let reason = limits.check(header, availableDataBytes: available) { throw fail(reason) }
-        if inflater.isCompressed, let bytes = header.dataByteCount,
-           bytes / Self.maxDeflateRatio > input.size {
-            throw fail(.truncatedGzip(decompressed: 0, expected: bytes))
-        }
-
-        // Skip the extensions (and, for a short prefix, nothing) up to vox_offset.
-        var position = prefix.count
-        while position < dataStart {
-            let skipped: [UInt8]
-            do { skipped = try inflater.read(count: min(dataStart - position, 1 << 20)) } catch {
-                throw fail(Self.reason(for: error, decompressed: 0, expected: header.dataByteCount ?? 0))
+        if expected / Self.maxDeflateRatio > input.size { return described(unusable, .truncatedGzip(decompressed: 0, expected: expected)) }
+        var position = prefixCount
+        let end = dataStart + expected
+        while position < end {
+            let piece: [UInt8]
+            do { piece = try inflater.read(count: min(end - position, 1 << 20)) } catch {
+                return described(unusable, Self.reason(for: error, decompressed: max(0, inflater.totalOut - dataStart), expected: expected))
             }
-            if skipped.isEmpty { throw fail(.truncatedData(expected: header.dataByteCount ?? 0, available: 0)) }
-            position += skipped.count
+            if piece.isEmpty { return described(unusable, .truncatedData(expected: expected, available: max(0, position - dataStart))) }
+            position += piece.count
         }
-        return Opened(header: header, problems: problems, inflater: inflater, dataStart: dataStart, fileSize: input.size)
+        return described(unusable, nil)
     }
 
     static func reason(for error: ZlibError, decompressed: Int, expected: Int) -> NIfTIError.Reason {

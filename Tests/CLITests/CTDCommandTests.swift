@@ -31,6 +31,26 @@ import Testing
         #expect(object["scaling_applied"] as? Bool == false)
     }
 
+    /// A 2-D image is described, with why ctd can't use it; a .nii.gz whose data ends early is
+    /// described and fails. Either way: exit 1 and the reason in one line on stderr.
+    @Test func inspectDescribesFilesCTDCannotUseAndExitsOne() throws {
+        var header = NIfTIWriter.header(shape: (8, 6, 1), datatype: .int16)
+        header.dim = [2, 8, 6, 1, 1, 1, 1, 1]
+        let image = folder.write(try NIfTIWriter.encode(header: header, rawData: NIfTIWriter.rawBytes([Int16](repeating: 7, count: 48)), compressed: false), to: "image.nii")
+        let described = try Tools.run("ctd", ["inspect", image])
+        #expect(described.status == 1)
+        #expect(described.stdout.contains("dims:         8 × 6") && described.stdout.contains("ctd can't use it: a 2-D image"), "\(described.stdout)")
+        #expect(described.stderr.split(separator: "\n").count == 1 && described.stderr.hasPrefix("ctd: \(image): a 2-D image"), "\(described.stderr)")
+
+        let whole = try Fixtures.bytes("int16_be_scaled.nii.gz")
+        let cut = folder.write(Array(whole[..<(whole.count * 3 / 4)]), to: "cut.nii.gz")
+        let truncated = try Tools.run("ctd", ["inspect", "--json", cut])
+        #expect(truncated.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(truncated.stdout.utf8)) as? [String: Any])
+        #expect((object["data_problem"] as? String)?.contains("truncated") == true && object["unusable"] == nil, "\(truncated.stdout)")
+        #expect(truncated.stderr.split(separator: "\n").count == 1 && truncated.stderr.contains("truncated"), "\(truncated.stderr)")
+    }
+
     @Test(arguments: ["empty", "directory", "truncated", "badmagic", "absurd", "missing"])
     func inspectAndPreprocessFailWithOneLine(kind: String) throws {
         let path = folder.path + "/\(kind).nii"

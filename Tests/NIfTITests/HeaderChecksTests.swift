@@ -44,17 +44,28 @@ import Testing
     }
 
     @Test(arguments: [
-        ([2, 8, 8, 1, 1, 1, 1, 1], "2-D image"),
         ([0, 8, 8, 4, 1, 1, 1, 1], "between 1 and 7"),
         ([9, 8, 8, 4, 1, 1, 1, 1], "between 1 and 7"),
         ([3, 8, -8, 4, 1, 1, 1, 1], "dim[2]=-8"),
         ([3, 8, 8, 0, 1, 1, 1, 1], "dim[3]=0"),
-        ([4, 8, 8, 4, 5, 1, 1, 1], "series of 5 volumes"),
     ])
     func badDimsAreFatal(dim: [Int], expected: String) {
         let found = problems { $0.dim = dim }
         #expect(found.last?.check == .dim && found.last?.isFatal == true)
         #expect(found.last?.message.contains(expected) == true, "\(found)")
+    }
+
+    /// Valid NIfTI that is not one 3-D volume: fatal for reading, but when describing, the checks
+    /// go on (here to a bad datatype).
+    @Test(arguments: [([2, 8, 8, 1, 1, 1, 1, 1], "2-D image"), ([4, 8, 8, 4, 5, 1, 1, 1], "series of 5 volumes")])
+    func shapesCTDCannotUseStopReadingButNotDescribing(dim: [Int], expected: String) {
+        var header = NIfTIWriter.header(shape: (8, 8, 4), datatype: .int16)
+        header.dim = dim
+        let reading = HeaderChecks.run(header)
+        #expect(reading.count == 1 && reading[0].check == .shape && reading[0].isFatal && reading[0].message.contains(expected), "\(reading)")
+        header.datatypeCode = 9999
+        let describing = HeaderChecks.run(header, describing: true)
+        #expect(describing.map(\.check) == [.shape, .datatype], "\(describing)")
     }
 
     @Test func fourDWithOneVolumeIsAccepted() {
