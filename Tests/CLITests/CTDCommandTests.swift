@@ -89,6 +89,15 @@ import Testing
         #expect(result.stderr.contains("--width must be between 1 and 4096"))
     }
 
+    /// A misspelled key stops `ctd run` before it starts: exit 64, one line per problem.
+    @Test func runRefusesAnUnknownKeyWithExit64() throws {
+        let file = folder.write(Array("retrain:\n  min_new_label: 5\n".utf8), to: "typo.yaml")
+        let result = try Tools.run("ctd", ["run", "--config", file, "--state-dir", folder.path + "/state"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("`retrain.min_new_label`: unknown key; did you mean `retrain.min_new_labels`?"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/state/inbox"), "nothing was started")
+    }
+
     @Test func ctctlSaysTheDaemonIsUnreachable() throws {
         let result = try Tools.run("ctctl", ["status", "--socket", folder.path + "/none.sock"])
         #expect(result.status == 69)
