@@ -201,7 +201,8 @@ import Testing
 
         free.bytes = 50 << 30
         #expect(DaemonProcess.wait(20) { (try? daemon.catalog.labelledScans(key: config.training.preprocessing.key).count) == 3 })
-        #expect(try daemon.catalog.files().allSatisfy { $0.outcome == .archived && $0.moved })
+        // A file is recorded, then moved, then marked moved: wait for the last mark.
+        #expect(DaemonProcess.wait(10) { (try? daemon.catalog.files().allSatisfy { $0.outcome == .archived && $0.moved }) == true })
         let after = try daemon.status().problems
         #expect(after == nil && !daemon.statusLine().contains("disk full"))
     }

@@ -15,6 +15,8 @@ import Testing
         "--model-width", "48", "--model-height", "48", "--model-depth", "48", "--model-precision", "f32",
         "--training-epochs", "2", "--retrain-min-new-labels", "8", "--retrain-min-per-class", "3", "--retrain-interval", "0",
         "--watch-settle", "400ms", "--log-level", "debug",
+        // A truncated scan is a copy in progress until this long after its last change.
+        "--watch-incomplete-grace", "2s",
     ]
 
     /// Writes outside the inbox, then renames into place, as careful copy tools do.
