@@ -109,7 +109,8 @@ def main():
     os.makedirs(staging, exist_ok=True)
     settings = ["--model-width", str(SIZE), "--model-height", str(SIZE), "--model-depth", str(SIZE), "--model-precision", "f32",
                 "--training-epochs", str(EPOCHS), "--retrain-min-new-labels", "6", "--retrain-min-per-class", "3", "--retrain-interval", "0",
-                "--watch-settle", "200ms", "--ingest-max-attempts", "1000"]
+                "--watch-settle", "200ms", "--ingest-max-attempts", "1000",
+                "--watch-incomplete-grace", "2s"]  # "corrupt" scans are truncated: rejected 2 s after their last change
     log = open(os.path.join(root, "ctd.log"), "ab")
 
     def start():

@@ -55,7 +55,8 @@ def run(args, ctd, ctctl, rng, root, state):
     os.makedirs(staging, exist_ok=True)
     settings = ["--model-width", str(SIZE), "--model-height", str(SIZE), "--model-depth", str(SIZE), "--model-precision", "f32",
                 "--training-epochs", "2", "--retrain-min-new-labels", "8", "--retrain-min-per-class", "4", "--retrain-interval", "0",
-                "--watch-settle", "200ms", "--limits-min-free-bytes", str(RESERVE), "--control-socket", socket]
+                "--watch-settle", "200ms", "--limits-min-free-bytes", str(RESERVE), "--control-socket", socket,
+                "--watch-incomplete-grace", "2s"]  # "corrupt" scans are truncated: rejected 2 s after their last change
     log_path = os.path.join(root, "ctd.log")
     log = open(log_path, "ab")
     daemon = subprocess.Popen([ctd, "run", "--state-dir", state] + settings, stdout=log, stderr=log)

@@ -47,7 +47,8 @@ def main():
     # Training at most once an hour: the figures are about ingest and predictions, not training beside them.
     settings = ["--model-width", str(SIZE), "--model-height", str(SIZE), "--model-depth", str(SIZE), "--model-precision", "f32",
                 "--training-epochs", "2", "--retrain-min-new-labels", "8", "--retrain-min-per-class", "4", "--retrain-interval", "1h",
-                "--watch-settle", "200ms", "--control-socket", socket]
+                "--watch-settle", "200ms", "--control-socket", socket,
+                "--watch-incomplete-grace", "2s"]  # "corrupt" scans are truncated: rejected 2 s after their last change
     log = open(os.path.join(root, "ctd.log"), "ab")
 
     # Eight distinct voxel sets per class; every file gets its own header tag, so all differ in content.
