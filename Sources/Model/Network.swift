@@ -246,17 +246,32 @@ public final class Network {
     /// block's statistics are computed on inputs normalised by the blocks before it in
     /// training mode, as during training.
     public func recalibrateStatistics(_ inputs: [Float]) throws(EngineError) {
-        precondition(trainable, "recalibration needs a training network")
         let batches = inputs.count / (batchSize * sampleSize)
         precondition(batches >= 1 && inputs.count == batches * batchSize * sampleSize, "recalibration takes whole batches")
+        beginRecalibration()
+        for batch in 0..<batches {
+            let start = batch * batchSize * sampleSize
+            try accumulateStatistics(Array(inputs[start..<(start + batchSize * sampleSize)]))
+        }
+        finishRecalibration()
+    }
+
+    /// `recalibrateStatistics` a batch at a time, so the scans need not all be in memory at once:
+    /// begin, accumulate whole batches, finish (which replaces the running statistics).
+    public func beginRecalibration() {
+        precondition(trainable, "recalibration needs a training network")
         for block in blocks {
             let channels = block.runningMean.descriptor.elementCount
             block.accumulation = (0, [Double](repeating: 0, count: channels), [Double](repeating: 0, count: channels))
         }
-        for batch in 0..<batches {
-            let start = batch * batchSize * sampleSize
-            try forward(Array(inputs[start..<(start + batchSize * sampleSize)]), training: true)
-        }
+    }
+
+    public func accumulateStatistics(_ batch: [Float]) throws(EngineError) {
+        precondition(batch.count == batchSize * sampleSize, "recalibration takes whole batches")
+        try forward(batch, training: true)
+    }
+
+    public func finishRecalibration() {
         for block in blocks { block.finishAccumulation() }
     }
 

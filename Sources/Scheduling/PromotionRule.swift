@@ -14,7 +14,7 @@ public enum PromotionRule {
     public static func decide(candidate: Score, active: Score?) -> (promote: Bool, note: String) {
         guard candidate.loss.isFinite, candidate.accuracy.isFinite else { return (false, "not promoted: its validation metrics are not finite") }
         guard let active else { return (true, "promoted: no model was active") }
-        let figures = "val_acc \(fmt(candidate.accuracy)) vs \(fmt(active.accuracy)), val_loss \(fmt(candidate.loss)) vs \(fmt(active.loss)) on the current validation set"
+        let figures = "val_acc \(fmt(candidate.accuracy)) vs \(fmt(active.accuracy)), val_loss \(fmt(candidate.loss)) vs \(fmt(active.loss)) on the current validation set, each model with its calibration"
         if candidate.accuracy > active.accuracy { return (true, "promoted: higher accuracy (\(figures))") }
         if candidate.accuracy == active.accuracy, candidate.loss <= active.loss + lossTolerance {
             return (true, "promoted: same accuracy, loss no higher (\(figures))")

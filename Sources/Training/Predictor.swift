@@ -7,9 +7,12 @@ import Preprocess
 /// One scan's prediction, as `ctd predict --json` prints it.
 public struct Prediction: Codable, Sendable, Equatable {
     public var file: String
+    /// Calibrated when the model carries a calibration (`calibrated`), else the network's own.
     public var probabilityAbnormal: Double
     public var probabilityNormal: Double
+    /// The network's raw logit, before calibration.
     public var logit: Double
+    public var calibrated: Bool
     public var model: String
 
     /// The seed's two sentences, e.g. "This model is 32.99 percent confident that CT scan is normal".
@@ -20,7 +23,7 @@ public struct Prediction: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case file, logit, model
+        case file, logit, model, calibrated
         case probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal"
     }
 }
@@ -33,6 +36,9 @@ public final class Predictor {
     public let modelName: String
     /// What predictions compute in here (`inferencePrecision`).
     public let precision: Precision
+    /// The Platt scaling fitted on the run's validation set (checkpoint metadata `calibration`);
+    /// nil for a model without one (trained elsewhere, or before ctd calibrated).
+    public let calibration: Calibration?
     private let network: Network
     private let reader: NIfTIReader
 
@@ -61,6 +67,12 @@ public final class Predictor {
         network = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
         try network.load(checkpoint.parameters)
         modelName = checkpoint.metadata["run_id"] ?? path
+        calibration = try checkpoint.metadata["calibration"].map { text in
+            guard let report = Trainer.calibrationReport(text), report.slope.isFinite, report.intercept.isFinite, report.slope >= 0 else {
+                throw CheckpointError(file: path, reason: "metadata.calibration is not a valid calibration (slope ≥ 0 and intercept, finite)")
+            }
+            return report.calibration
+        }
         self.reader = reader
     }
 
@@ -82,10 +94,16 @@ public final class Predictor {
         Double(try network.logits(for: modelInput)[0])
     }
 
+    /// The probability of "abnormal" for a raw logit, calibrated when the model has a calibration.
+    public func probability(logit: Double) -> Double {
+        calibration?.probability(logit: logit) ?? BinaryCrossEntropy.sigmoid(logit)
+    }
+
     /// Classifies an already preprocessed scan.
     public func predict(_ grid: VoxelGrid, file: String) throws -> Prediction {
         let logit = Double(try network.logits(for: ModelInput.values(grid))[0])
-        let probability = BinaryCrossEntropy.sigmoid(logit)
-        return Prediction(file: file, probabilityAbnormal: probability, probabilityNormal: 1 - probability, logit: logit, model: modelName)
+        let probability = probability(logit: logit)
+        return Prediction(file: file, probabilityAbnormal: probability, probabilityNormal: 1 - probability, logit: logit,
+                          calibrated: calibration != nil, model: modelName)
     }
 }

@@ -47,12 +47,17 @@ public struct RunFolder: Sendable {
     }
 
     func write(history records: [EpochRecord]) throws {
-        var lines = ["epoch,loss,acc,val_loss,val_acc,val_auc,learning_rate,seconds,ms_per_step,compute_seconds,augmentation_seconds,validation_seconds"]
+        var lines = ["epoch,loss,acc,val_loss,val_acc,val_auc,learning_rate,seconds,ms_per_step,compute_seconds,augmentation_seconds,validation_seconds,"
+                     + "val_best_acc,val_best_threshold,val_loss_calibrated,val_acc_calibrated,val_ece,val_ece_calibrated,recalibration_seconds"]
+        func optional(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
         for r in records {
             lines.append([String(r.epoch), "\(r.loss)", "\(r.accuracy)", "\(r.validationLoss)", "\(r.validationAccuracy)",
-                          r.validationAUC.map { "\($0)" } ?? "", "\(r.learningRate)", String(format: "%.3f", r.seconds),
+                          optional(r.validationAUC), "\(r.learningRate)", String(format: "%.3f", r.seconds),
                           String(format: "%.1f", r.msPerStep), String(format: "%.3f", r.computeSeconds),
-                          String(format: "%.3f", r.augmentationSeconds), String(format: "%.3f", r.validationSeconds)].joined(separator: ","))
+                          String(format: "%.3f", r.augmentationSeconds), String(format: "%.3f", r.validationSeconds),
+                          optional(r.validationBestAccuracy), optional(r.validationBestThreshold), optional(r.calibratedValidationLoss),
+                          optional(r.calibratedValidationAccuracy), optional(r.validationECE), optional(r.calibratedValidationECE),
+                          r.recalibrationSeconds.map { String(format: "%.3f", $0) } ?? ""].joined(separator: ","))
         }
         try AtomicFile.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: history)
     }
@@ -88,6 +93,8 @@ public struct RunReport: Codable, Sendable {
     public var best: EpochRecord?
     public var last: EpochRecord?
     public var timings: Timings
+    /// The best checkpoint's Platt scaling and its effect on the validation set.
+    public var calibration: CalibrationReport?
     public var software: [String: String]
     public var startedAt: String
     public var updatedAt: String
@@ -126,7 +133,7 @@ public struct RunReport: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case status, config, data, split, skipped, best, last, timings, software
+        case status, config, data, split, skipped, best, last, timings, software, calibration
         case runID = "run_id", epochsCompleted = "epochs_completed", bestEpoch = "best_epoch"
         case startedAt = "started_at", updatedAt = "updated_at"
     }

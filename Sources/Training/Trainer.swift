@@ -92,6 +92,7 @@ public final class Trainer {
             stopping = state.stopping
             report.runID = state.runID
             report.startedAt = state.startedAt
+            report.calibration = try? Checkpoint.read(from: folder.best).metadata["calibration"].flatMap(Self.calibrationReport)
             progress.note("Resuming \(state.runID) after epoch \(history.count) (optimizer step \(optimizer.step))")
             progress.resumed(history: history)
         } else {
@@ -106,8 +107,8 @@ public final class Trainer {
         var status: RunReport.Status = stopping.shouldStop ? .stoppedEarly : .finished
         for epoch in stride(from: history.count + 1, through: config.epochs, by: 1) where status == .finished {
             guard !cancellation.isCancelled else { status = .cancelled; break }
-            guard let record = try runEpoch(epoch, network: network, train: train, validation: validation,
-                                            validationLabels: validationLabels) else {
+            guard let (record, calibration) = try runEpoch(epoch, network: network, train: train, validation: validation,
+                                                           validationLabels: validationLabels) else {
                 status = .cancelled
                 break
             }
@@ -116,7 +117,12 @@ public final class Trainer {
             let parameters = try network.parameters()
             var metadata = checkpointMetadata(runID: report.runID, record: record, compute: compute)
             if decision.saveBest {
-                try folder.write(checkpoint: Checkpoint(architecture: architecture, parameters: parameters, metadata: metadata), to: folder.best)
+                var best = metadata
+                if let calibration {
+                    best["calibration"] = try Self.json(calibration)
+                    report.calibration = calibration
+                }
+                try folder.write(checkpoint: Checkpoint(architecture: architecture, parameters: parameters, metadata: best), to: folder.best)
             }
             metadata["resume"] = try ResumeState(runID: report.runID, startedAt: report.startedAt, config: config,
                                                  history: history, stopping: stopping).encoded()
@@ -139,10 +145,11 @@ public final class Trainer {
         return report
     }
 
-    /// One epoch: shuffled, augmented training batches, then validation. Nil when cancelled mid-epoch
-    /// (the partial epoch is not recorded; a resume repeats it).
+    /// One epoch: shuffled, augmented training batches, then precise BatchNorm statistics, then
+    /// validation and the Platt scaling fitted on it. Nil when cancelled mid-epoch (the partial
+    /// epoch is not recorded; a resume repeats it).
     private func runEpoch(_ epoch: Int, network: Network, train: [PreparedScan], validation: [PreparedScan],
-                          validationLabels: [Float]) throws -> EpochRecord? {
+                          validationLabels: [Float]) throws -> (EpochRecord, CalibrationReport?)? {
         let epochStart = DispatchTime.now()
         let epochSeed = config.seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
         var shuffler = SeededGenerator(seed: epochSeed)
@@ -173,25 +180,53 @@ public final class Trainer {
                                   elapsed: seconds(since: epochStart))
         }
         let validationStart = DispatchTime.now()
-        let recalibration = min(config.batchNormRecalibration, train.count) / config.batchSize * config.batchSize
+        let recalibration = config.recalibrationScans(training: train.count)
         if recalibration > 0 {
-            // The first scans of the fixed training order: the same population every epoch.
-            let inputs = try train.prefix(recalibration).flatMap { try $0.input() }
-            try gate.background { try network.recalibrateStatistics(inputs) }
+            // The first scans of the fixed training order (the same population every epoch), not
+            // augmented; a batch at a time, so predictions waiting at the gate go in between.
+            network.beginRecalibration()
+            for start in stride(from: 0, to: recalibration, by: config.batchSize) {
+                if cancellation.isCancelled { network.finishRecalibration(); return nil }
+                let inputs = try train[start..<(start + config.batchSize)].flatMap { try $0.input() }
+                try gate.background { try network.accumulateStatistics(inputs) }
+            }
+            network.finishRecalibration()
         }
+        let recalibrationSeconds = seconds(since: validationStart)
         var logits: [Float] = []
         for start in stride(from: 0, to: validation.count, by: config.batchSize) {
             let inputs = try validation[start..<min(start + config.batchSize, validation.count)].flatMap { try $0.input() }
             logits += try gate.background { try network.logits(for: inputs) }
         }
         let metrics = ClassificationMetrics(logits: logits, labels: validationLabels)
+        let calibration = Calibration.fit(logits: logits, labels: validationLabels).map {
+            CalibrationReport($0, epoch: epoch, logits: logits, labels: validationLabels)
+        }
         let validationSeconds = seconds(since: validationStart)
         let total = seconds(since: epochStart)
-        return EpochRecord(epoch: epoch, loss: lossSum / Double(max(seen, 1)), accuracy: Double(correct) / Double(max(seen, 1)),
-                           validationLoss: metrics.loss, validationAccuracy: metrics.accuracy, validationAUC: metrics.auc,
-                           learningRate: config.adam.learningRate(atStep: max(0, network.optimizerStep - 1)),
-                           seconds: total, msPerStep: (computeSeconds + augmentationSeconds) / Double(max(steps, 1)) * 1000,
-                           computeSeconds: computeSeconds, augmentationSeconds: augmentationSeconds, validationSeconds: validationSeconds)
+        var record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(seen, 1)), accuracy: Double(correct) / Double(max(seen, 1)),
+                                 validationLoss: metrics.loss, validationAccuracy: metrics.accuracy, validationAUC: metrics.auc,
+                                 learningRate: config.adam.learningRate(atStep: max(0, network.optimizerStep - 1)),
+                                 seconds: total, msPerStep: (computeSeconds + augmentationSeconds) / Double(max(steps, 1)) * 1000,
+                                 computeSeconds: computeSeconds, augmentationSeconds: augmentationSeconds, validationSeconds: validationSeconds)
+        record.validationBestAccuracy = metrics.bestAccuracy
+        record.validationBestThreshold = metrics.bestThreshold
+        record.calibratedValidationLoss = calibration?.after.loss
+        record.calibratedValidationAccuracy = calibration?.after.accuracy
+        record.validationECE = calibration?.before.ece
+        record.calibratedValidationECE = calibration?.after.ece
+        record.recalibrationSeconds = recalibrationSeconds
+        return (record, calibration)
+    }
+
+    static func json(_ calibration: CalibrationReport) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(calibration), as: UTF8.self)
+    }
+
+    static func calibrationReport(_ text: String) -> CalibrationReport? {
+        try? JSONDecoder().decode(CalibrationReport.self, from: Data(text.utf8))
     }
 
     /// Metadata every checkpoint of the run carries: what `ctd predict` needs to use it alone.

@@ -23,11 +23,13 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// In-plane rotations (degrees) the training set is augmented with, one drawn per sample.
     public var augmentationAngles: [Double] = [-20, -10, -5, 5, 10, 20]
     public var seed: UInt64 = 1337
-    /// Before each validation, re-estimate BatchNorm statistics over this many training scans
-    /// (`Network.recalibrateStatistics`); 0 (the default) keeps the seed's moving averages alone.
-    /// Batches of 2 make the moving averages noisy enough to swing validation loss several-fold
-    /// between epochs; recalibration steadies it, but has not yet been shown to raise accuracy.
-    public var batchNormRecalibration = 0
+    /// Before each validation (and so before each checkpoint), re-estimate BatchNorm statistics
+    /// over this many training scans ("precise BatchNorm", `Network.recalibrateStatistics`); nil
+    /// (the default) is a fifth of the training set, at least 16 and at most 256 scans; 0 keeps
+    /// the seed's moving averages alone. Batches of 2 make the moving averages drift from epoch
+    /// to epoch, and with them the logits' offset: the decision at 0.5 then swings while the
+    /// ranking (AUC) stays put.
+    public var batchNormRecalibration: Int?
 
     public init() {}
 
@@ -45,6 +47,12 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         return settings
     }
 
+    /// How many training scans (whole batches) re-estimate BatchNorm statistics before each validation.
+    public func recalibrationScans(training count: Int) -> Int {
+        let wanted = batchNormRecalibration ?? min(256, max(16, count / 5))
+        return min(wanted, count) / batchSize * batchSize
+    }
+
     /// Problems a person must fix before training, one sentence each.
     public var problems: [String] {
         var found: [String] = []
@@ -55,7 +63,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if !(learningRate > 0 && learningRate < 1) { found.append("learning rate must be between 0 and 1") }
         if !(validationFraction > 0 && validationFraction < 1) { found.append("validation fraction must be between 0 and 1") }
         if augmentationAngles.contains(where: { !$0.isFinite || abs($0) > 180 }) { found.append("augmentation angles must be within ±180°") }
-        if batchNormRecalibration < 0 { found.append("batchnorm_recalibration must be 0 (off) or a number of scans") }
+        if let scans = batchNormRecalibration, scans < 0 { found.append("batchnorm_recalibration must be 0 (off), a number of scans, or left out (a fifth of the training set)") }
         return found
     }
 
@@ -83,6 +91,6 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? validationFraction
         augmentationAngles = try c.decodeIfPresent([Double].self, forKey: .augmentationAngles) ?? augmentationAngles
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        batchNormRecalibration = try c.decodeIfPresent(Int.self, forKey: .batchNormRecalibration) ?? batchNormRecalibration
+        batchNormRecalibration = try c.decodeIfPresent(Int.self, forKey: .batchNormRecalibration)
     }
 }

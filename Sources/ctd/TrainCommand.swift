@@ -23,7 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Stop after this many epochs without a better val_acc.") var patience: Int?
     @Option(help: "auto (bf16 where the CPU multiplies it natively, else f32), f32 or bf16 (mixed precision).") var precision: PrecisionSetting?
     @Option(help: "Seed for initial weights, shuffling, augmentation and dropout.") var seed: UInt64?
-    @Option(help: "Training scans to re-estimate BatchNorm statistics on before each validation (0: the seed's moving averages only).") var batchnormRecalibration: Int?
+    @Option(help: "Training scans to re-estimate BatchNorm statistics on before each validation (default: a fifth of the training set, 16 to 256; 0: the seed's moving averages only).") var batchnormRecalibration: Int?
     @Option(help: "Run at lower CPU priority (nice increment, 0–19).") var nice: Int32 = 0
     @Flag(help: "Continue the interrupted run in --out.") var resume = false
 

@@ -57,8 +57,18 @@ import Testing
         }
         let rows = history.split(separator: "\n")
         #expect(rows.count == 7 && rows[0].hasPrefix("epoch,loss,acc,val_loss,val_acc,val_auc"))
+        #expect(rows[0].hasSuffix("val_best_acc,val_best_threshold,val_loss_calibrated,val_acc_calibrated,val_ece,val_ece_calibrated,recalibration_seconds"))
         let checkpoint = try Checkpoint.read(from: run.best)
         #expect(checkpoint.metadata["epoch"] == String(report.bestEpoch!))
+        // Precise BatchNorm ran before every validation, and the best checkpoint carries the
+        // calibration fitted on its epoch's validation set, as run.json does.
+        let best = try #require(report.best)
+        #expect((best.recalibrationSeconds ?? 0) > 0 && best.validationBestAccuracy! >= best.validationAccuracy)
+        let calibration = try #require(report.calibration)
+        #expect(calibration.epoch == report.bestEpoch && calibration.scans == 8)
+        #expect(Trainer.calibrationReport(try #require(checkpoint.metadata["calibration"])) == calibration)
+        let predictor = try Predictor(model: run.path)
+        #expect(predictor.calibration == calibration.calibration)
         #expect(checkpoint.metadata["preprocessing"] != nil && checkpoint.optimizer == nil)
         // What it computed in, why, and on which tier: in every checkpoint and in run.json.
         #expect(checkpoint.metadata["precision"] == "f32" && checkpoint.metadata["precision_reason"] == "f32 as configured")
@@ -163,6 +173,8 @@ import Testing
         #expect(figures(first.last) == figures(second.last) && figures(first.best) == figures(second.best))
         #expect(first.last != nil)
         let train = inMemory.filter { !$0.isValidation }.count, validation = inMemory.count - train
-        #expect(loads.total == 2 * (train / config.batchSize * config.batchSize + validation), "every use reads the tensor")
+        let recalibration = config.recalibrationScans(training: train)
+        #expect(recalibration == 8, "a fifth of 8 is under the floor of 16: all 8")
+        #expect(loads.total == 2 * (train / config.batchSize * config.batchSize + recalibration + validation), "every use reads the tensor")
     }
 }

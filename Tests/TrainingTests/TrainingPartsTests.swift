@@ -6,6 +6,18 @@ import Testing
 
 /// The pure pieces of training: split, metrics, early stopping, layouts, settings, progress text.
 @Suite struct TrainingPartsTests {
+    /// Precise BatchNorm by default: a fifth of the training set, 16 to 256 scans, whole batches.
+    @Test func recalibrationCoversAFifthOfTheTrainingSetByDefault() {
+        var config = TrainingConfig()
+        #expect([1000, 50, 2000, 9].map { config.recalibrationScans(training: $0) } == [200, 16, 256, 8])
+        config.batchNormRecalibration = 0
+        #expect(config.recalibrationScans(training: 1000) == 0)
+        config.batchNormRecalibration = 7
+        #expect(config.recalibrationScans(training: 1000) == 6)
+        config.batchNormRecalibration = -1
+        #expect(config.problems.contains { $0.contains("batchnorm_recalibration") })
+    }
+
     func hash(_ i: Int) -> String {
         var x = UInt64(i) &* 0x9E37_79B9_7F4A_7C15
         x ^= x >> 29; x &*= 0xBF58_476D_1CE4_E5B9; x ^= x >> 32

@@ -36,8 +36,12 @@ public struct PredictionReport: Codable, Sendable, Equatable {
     /// The scan's header facts, as `ctd inspect --json` shows them.
     public var scan: [String: JSONValue]
     public var model: Model
+    /// Calibrated on the model's validation set when `calibrated` (see `Calibration`).
     public var probabilityAbnormal: Double
     public var probabilityNormal: Double
+    /// The network's raw logit, before calibration.
+    public var logit: Double?
+    public var calibrated: Bool?
     public var threshold: Double
     public var decision: String
     public var sentences: [String]
@@ -48,7 +52,7 @@ public struct PredictionReport: Codable, Sendable, Equatable {
     public var picture: String
 
     enum CodingKeys: String, CodingKey {
-        case file, hash, scan, model, threshold, decision, sentences, warnings, timings, picture
+        case file, hash, scan, model, threshold, decision, sentences, warnings, timings, picture, logit, calibrated
         case fileID = "file_id", probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal"
         case arrivedAt = "arrived_at", reportedAt = "reported_at"
     }

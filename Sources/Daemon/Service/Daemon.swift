@@ -552,7 +552,7 @@ public final class Daemon: @unchecked Sendable {
                          trainedAt: run?.endedAt.map(PredictionReport.timestamp), precision: model.predictor.precision.rawValue,
                          cpuISA: InstructionSet.effective.name),
             probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
-            threshold: config.threshold, decision: decision, sentences: prediction.sentences, warnings: warnings,
+            logit: prediction.logit, calibrated: prediction.calibrated, threshold: config.threshold, decision: decision, sentences: prediction.sentences, warnings: warnings,
             timings: .init(secondsSinceArrival: now - file.arrivedAt, predictMilliseconds: predictMilliseconds),
             arrivedAt: PredictionReport.timestamp(file.arrivedAt), reportedAt: PredictionReport.timestamp(now),
             picture: (picture as NSString).lastPathComponent)

@@ -130,8 +130,10 @@ struct TrainingJob {
             let input = try scan.input()
             logits.append(Float(try daemon.gate.background { try predictor.predict(modelInput: input) }))
         }
-        let metrics = ClassificationMetrics(logits: logits, labels: scans.map { Float($0.scan.label) })
-        return PromotionRule.Score(accuracy: metrics.accuracy, loss: metrics.loss)
+        // Each model judged by the probabilities its reports would give: calibrated when it has a calibration.
+        let quality = ProbabilityQuality(probabilities: logits.map { predictor.probability(logit: Double($0)) },
+                                         labels: scans.map { Float($0.scan.label) })
+        return PromotionRule.Score(accuracy: quality.accuracy, loss: quality.loss)
     }
 }
 
