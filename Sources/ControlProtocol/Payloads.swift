@@ -207,14 +207,19 @@ public struct PredictResult: Codable, Sendable, Equatable {
     public var decision: String
     public var sentences: [String]
     public var runID: String
+    /// The network's raw logit; the probabilities are calibrated when `calibrated` is true.
+    public var logit: Double?
+    public var calibrated: Bool?
 
-    public init(file: String, probabilityAbnormal: Double, probabilityNormal: Double, decision: String, sentences: [String], runID: String) {
+    public init(file: String, probabilityAbnormal: Double, probabilityNormal: Double, decision: String, sentences: [String], runID: String,
+                logit: Double? = nil, calibrated: Bool? = nil) {
         (self.file, self.probabilityAbnormal, self.probabilityNormal, self.decision, self.sentences, self.runID) =
             (file, probabilityAbnormal, probabilityNormal, decision, sentences, runID)
+        (self.logit, self.calibrated) = (logit, calibrated)
     }
 
     enum CodingKeys: String, CodingKey {
-        case file, decision, sentences
+        case file, decision, sentences, logit, calibrated
         case probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal", runID = "run_id"
     }
 }

@@ -114,6 +114,7 @@ import UnixSocket
         let outside = folder.write(try SmallScans.niftiBytes(index: 70, abnormal: true), to: "outside.nii.gz")
         let predicted = try json(PredictResult.self, ["predict", outside])
         #expect(predicted.runID == run.id && predicted.probabilityAbnormal >= 0 && predicted.probabilityAbnormal <= 1)
+        #expect(predicted.calibrated == true && predicted.logit?.isFinite == true, "the daemon's models are calibrated")
         let sentence = try ctctl(["predict", outside])
         #expect(sentence.stdout.contains("percent confident that CT scan is abnormal"), "\(sentence.stdout)")
         let garbage = folder.write(Array("garbage".utf8), to: "garbage.nii")

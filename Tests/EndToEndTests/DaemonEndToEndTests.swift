@@ -70,6 +70,8 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any] ?? [:]
         let probability = try #require(json["probability_abnormal"] as? Double)
         #expect(probability >= 0 && probability <= 1)
+        // Calibrated, with the network's raw logit beside it.
+        #expect(json["calibrated"] as? Bool == true && json["logit"] is Double, "\(json)")
         #expect((json["model"] as? [String: Any])?["run_id"] as? String != nil)
         #expect((json["sentences"] as? [String])?.first?.hasPrefix("This model is ") == true)
         #expect(FileManager.default.fileExists(atPath: state + "/outbox/slow request.png"))

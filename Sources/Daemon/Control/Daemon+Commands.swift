@@ -213,7 +213,7 @@ extension Daemon {
         }
         return PredictResult(file: name, probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
                              decision: PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold),
-                             sentences: prediction.sentences, runID: model.runID)
+                             sentences: prediction.sentences, runID: model.runID, logit: prediction.logit, calibrated: prediction.calibrated)
     }
 
     // MARK: Mutating
