@@ -492,6 +492,21 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// Unlabelled, cached scans without a label conflict, each with its latest prediction (nil
+    /// when it has none yet) and an archived file of it (the predicted one when it is archived).
+    public func unlabelledScans() throws -> [(scan: ScanRecord, prediction: PredictionRecord?, archived: String?)] {
+        try database.read { db in
+            let scans = try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE label IS NULL AND state = 'cached' AND label_conflict = 0 ORDER BY id")
+            return try scans.map { scan in
+                let prediction = try PredictionRecord.fetchOne(db, sql: "SELECT * FROM prediction WHERE scan_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+                                                               arguments: [scan.id])
+                let archived = try String.fetchOne(db, sql: "SELECT destination FROM file WHERE scan_id = ? AND outcome = 'archived' AND moved = 1 ORDER BY (id = ?) DESC, id DESC LIMIT 1",
+                                                   arguments: [scan.id, prediction?.fileID])
+                return (scan, prediction, archived)
+            }
+        }
+    }
+
     public func predictions(limit: Int = 100_000) throws -> [PredictionRecord] {
         try database.read { db in try PredictionRecord.fetchAll(db, sql: "SELECT * FROM prediction ORDER BY id LIMIT ?", arguments: [limit]) }
     }

@@ -66,6 +66,20 @@ public enum Formatting {
         return lines.joined(separator: "\n")
     }
 
+    public static func nextToLabel(_ s: LabelingSuggestions) -> String {
+        let shown = FileNaming.printable
+        guard !s.suggestions.isEmpty else {
+            return s.unpredicted > 0 ? "no unlabelled scan has a prediction yet (\(s.unpredicted) wait for a model)" : "no unlabelled scans"
+        }
+        var text = table(header: ["SCAN", "P_ABNORMAL", "NAME", "ARCHIVED"],
+                         rows: s.suggestions.map { [String($0.scanID), String(format: "%.3f", $0.probabilityAbnormal) + ($0.byActiveModel ? "" : "*"),
+                                                    shown($0.name), shown($0.archived)] })
+        text += "\nMost uncertain first. To label one, copy its archived file into \(shown(s.normalFolder))/ (normal) or \(shown(s.abnormalFolder))/ (abnormal): the daemon recognises the content and records the label."
+        if s.suggestions.contains(where: { !$0.byActiveModel }) { text += "\n* predicted by an earlier model than the active one" }
+        if s.unpredicted > 0 { text += "\n\(s.unpredicted) more unlabelled scans have no prediction yet" }
+        return text
+    }
+
     public static func runs(_ list: [RunSummary]) -> String {
         guard !list.isEmpty else { return "no training runs yet" }
         return table(header: ["RUN", "STATE", "BEST", "VAL_ACC", "VAL_LOSS", "VAL_AUC", "STARTED", ""],

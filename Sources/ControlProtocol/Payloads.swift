@@ -229,3 +229,43 @@ public struct Acknowledgement: Codable, Sendable, Equatable {
     public var message: String
     public init(_ message: String) { self.message = message }
 }
+
+/// `next_to_label`: the unlabelled scans the model is least sure of, and how to label them.
+public struct LabelingSuggestions: Codable, Sendable, Equatable {
+    public struct Suggestion: Codable, Sendable, Equatable {
+        public var scanID: Int64
+        public var hash: String
+        public var name: String
+        /// From the scan's latest report (calibrated when that model was).
+        public var probabilityAbnormal: Double
+        public var runID: String
+        /// Whether that report came from the model active now.
+        public var byActiveModel: Bool
+        /// The original in the archive: copy it into `normalFolder` or `abnormalFolder`.
+        public var archived: String
+        public init(scanID: Int64, hash: String, name: String, probabilityAbnormal: Double, runID: String, byActiveModel: Bool, archived: String) {
+            (self.scanID, self.hash, self.name, self.probabilityAbnormal) = (scanID, hash, name, probabilityAbnormal)
+            (self.runID, self.byActiveModel, self.archived) = (runID, byActiveModel, archived)
+        }
+        enum CodingKeys: String, CodingKey {
+            case hash, name, archived
+            case scanID = "scan_id", probabilityAbnormal = "probability_abnormal", runID = "run_id", byActiveModel = "by_active_model"
+        }
+    }
+
+    public var suggestions: [Suggestion]
+    /// Where a copy labels the scan: the inbox's CT-0/ (normal) and CT-23/ (abnormal).
+    public var normalFolder: String
+    public var abnormalFolder: String
+    /// Unlabelled scans without a prediction yet (no model, or still queued): not ranked.
+    public var unpredicted: Int
+
+    public init(suggestions: [Suggestion], normalFolder: String, abnormalFolder: String, unpredicted: Int) {
+        (self.suggestions, self.normalFolder, self.abnormalFolder, self.unpredicted) = (suggestions, normalFolder, abnormalFolder, unpredicted)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case suggestions, unpredicted
+        case normalFolder = "normal_folder", abnormalFolder = "abnormal_folder"
+    }
+}

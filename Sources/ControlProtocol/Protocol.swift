@@ -21,11 +21,12 @@ public enum ControlProtocol {
 /// caller's identity and may be restricted to a group).
 public enum Command: String, Codable, Sendable, CaseIterable {
     case status, scans, scan, runs, run, metrics, predict
+    case nextToLabel = "next_to_label"
     case retrain, cancel, promote, rollback, pause, resume, reload
 
     public var isMutating: Bool {
         switch self {
-        case .status, .scans, .scan, .runs, .run, .metrics, .predict: false
+        case .status, .scans, .scan, .runs, .run, .metrics, .predict, .nextToLabel: false
         case .retrain, .cancel, .promote, .rollback, .pause, .resume, .reload: true
         }
     }

@@ -16,7 +16,7 @@ struct CTCtl: ParsableCommand {
         discussion: "The socket is --socket, else $CTD_SOCKET, else /run/ctd/ctd.sock (systemd), else /var/lib/ctd/ctd.sock.",
         version: "0.2.0",
         subcommands: [Status.self, Scans.self, Scan.self, Retrain.self, Cancel.self, Runs.self, Run.self, Promote.self, Rollback.self,
-                      Predict.self, Pause.self, Resume.self, Reload.self, Metrics.self])
+                      Predict.self, NextToLabel.self, Pause.self, Resume.self, Reload.self, Metrics.self])
 }
 
 struct Connection: ParsableArguments {
@@ -96,6 +96,21 @@ struct Scans: ParsableCommand {
         try connection.run { client throws(ClientError) in
             let result = try client.call(.scans, label: label, state: state, limit: limit)
             try connection.print(result) { Formatting.scans(try $0.decode([ScanSummary].self)) }
+        }
+    }
+}
+
+struct NextToLabel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "next-to-label",
+        abstract: "The unlabelled scans the model is least sure of, and where to copy them to label them.")
+    @OptionGroup var connection: Connection
+    @Option(help: "At most this many.") var limit = 20
+
+    func run() throws {
+        try connection.run { client throws(ClientError) in
+            let result = try client.call(.nextToLabel, limit: limit)
+            try connection.print(result) { Formatting.nextToLabel(try $0.decode(LabelingSuggestions.self)) }
         }
     }
 }

@@ -23,6 +23,27 @@ import Testing
         _ = try Catalog(path: folder.path + "/ctd.sqlite")
     }
 
+    /// What `next_to_label` ranks: unlabelled cached scans, each with its latest prediction and
+    /// the archived file to copy; labelled scans are left out.
+    @Test func unlabelledScansComeWithTheirLatestPredictionAndArchivedFile() throws {
+        let catalog = try catalog
+        let first = try catalog.recordIngest(ingested(1, label: nil), now: 1).file
+        try catalog.markMoved(fileID: first.id)
+        let second = try catalog.recordIngest(ingested(2, label: nil), now: 2).file
+        try catalog.markMoved(fileID: second.id)
+        let labelled = try catalog.recordIngest(ingested(3, label: 1), now: 3).file
+        try catalog.markMoved(fileID: labelled.id)
+        try catalog.recordPrediction(fileID: first.id, scanID: first.scanID, runID: "r1", probabilityAbnormal: 0.9, decision: "abnormal", report: "a", now: 10)
+        let again = try catalog.recordIngest(ingested(1, label: nil, name: "ward/again.nii"), now: 11).file
+        try catalog.markMoved(fileID: again.id)
+        try catalog.recordPrediction(fileID: again.id, scanID: again.scanID, runID: "r2", probabilityAbnormal: 0.4, decision: "normal", report: "b", now: 12)
+        let found = try catalog.unlabelledScans()
+        #expect(found.map(\.scan.id) == [first.scanID, second.scanID])
+        #expect(found[0].prediction?.runID == "r2" && found[0].prediction?.probabilityAbnormal == 0.4)
+        #expect(found[0].archived == again.destination, "the file the latest prediction was for")
+        #expect(found[1].prediction == nil && found[1].archived == second.destination)
+    }
+
     @Test func unwritableLocationIsAClearError() {
         #expect(throws: CatalogError.self) { try Catalog(path: "/proc/ctd-no/ctd.sqlite") }
     }

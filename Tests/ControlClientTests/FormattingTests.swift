@@ -40,4 +40,18 @@ import Testing
         #expect(Formatting.scans([]) == "no scans")
         #expect(Formatting.duration(3725) == "1 h 2 min")
     }
+
+    @Test func nextToLabelSaysWhereToCopyEachScan() {
+        let suggestions = LabelingSuggestions(
+            suggestions: [.init(scanID: 7, hash: "ab", name: "ward/x.nii.gz", probabilityAbnormal: 0.51, runID: "r2", byActiveModel: true, archived: "/s/archive/ward/x.nii.gz"),
+                          .init(scanID: 3, hash: "cd", name: "ward/y\n.nii.gz", probabilityAbnormal: 0.3, runID: "r1", byActiveModel: false, archived: "/s/archive/ward/y.nii.gz")],
+            normalFolder: "/s/inbox/CT-0", abnormalFolder: "/s/inbox/CT-23", unpredicted: 2)
+        let text = Formatting.nextToLabel(suggestions)
+        let lines = text.split(separator: "\n")
+        #expect(lines[0].hasPrefix("SCAN") && lines[1].hasPrefix("7") && lines[1].contains("0.510") && lines[2].contains("0.300*"), "\(text)")
+        #expect(text.contains("ward/y\\n.nii.gz"), "control characters escaped")
+        #expect(text.contains("copy its archived file into /s/inbox/CT-0/ (normal) or /s/inbox/CT-23/ (abnormal)"))
+        #expect(text.contains("* predicted by an earlier model") && text.contains("2 more unlabelled scans have no prediction yet"))
+        #expect(Formatting.nextToLabel(.init(suggestions: [], normalFolder: "", abnormalFolder: "", unpredicted: 0)) == "no unlabelled scans")
+    }
 }

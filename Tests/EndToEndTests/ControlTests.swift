@@ -140,6 +140,17 @@ import UnixSocket
         _ = try json(Acknowledgement.self, ["resume"])
         #expect(DaemonProcess.wait(20) { !FileManager.default.fileExists(atPath: state + "/inbox/CT-0/late.nii.gz") })
 
+        // next-to-label: requests answered by the model, least certain first; copying one into
+        // CT-23/ labels it, and it leaves the list.
+        for index in 0..<3 { try drop(SmallScans.niftiBytes(index: 90 + index, abnormal: index == 1), as: "ward/q\(index).nii.gz") }
+        #expect(DaemonProcess.wait(60) { (try? json(LabelingSuggestions.self, ["next-to-label"]))?.suggestions.count == 3 }, "\(daemon.log)")
+        let suggested = try json(LabelingSuggestions.self, ["next-to-label"]).suggestions
+        let uncertainty = suggested.map { abs($0.probabilityAbnormal - 0.5) }
+        #expect(uncertainty == uncertainty.sorted() && suggested.allSatisfy { $0.byActiveModel && FileManager.default.fileExists(atPath: $0.archived) })
+        #expect(try ctctl(["next-to-label", "--limit", "1"]).stdout.contains("Most uncertain first"))
+        try drop(Array(try Data(contentsOf: URL(fileURLWithPath: suggested[0].archived))), as: "CT-23/labelled-by-hand.nii.gz")
+        #expect(DaemonProcess.wait(30) { (try? json(LabelingSuggestions.self, ["next-to-label"]))?.suggestions.map(\.scanID) == suggested.dropFirst().map(\.scanID) })
+
         // cancel with nothing running; rollback with nothing earlier; promote; reload.
         #expect(try ctctl(["cancel"]).stderr.contains("no training run is in progress"))
         #expect(try ctctl(["rollback"]).stderr.contains("no earlier active model"))

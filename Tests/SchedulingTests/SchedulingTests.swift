@@ -169,3 +169,19 @@ import Testing
         #expect(space.floor == 178 * mb)
     }
 }
+
+@Suite struct LabelingQueueTests {
+    @Test func theLeastCertainComeFirst() {
+        let candidates = [
+            LabelingQueue.Candidate(scanID: 1, probabilityAbnormal: 0.95, predictedAt: 1),
+            LabelingQueue.Candidate(scanID: 2, probabilityAbnormal: 0.52, predictedAt: 5),
+            LabelingQueue.Candidate(scanID: 3, probabilityAbnormal: 0.10, predictedAt: 2),
+            LabelingQueue.Candidate(scanID: 4, probabilityAbnormal: 0.45, predictedAt: 3),
+            LabelingQueue.Candidate(scanID: 5, probabilityAbnormal: 0.55, predictedAt: 4),  // as uncertain as 4, newer
+        ]
+        #expect(LabelingQueue.next(candidates, limit: 10).map(\.scanID) == [2, 4, 5, 3, 1])
+        #expect(LabelingQueue.next(candidates, limit: 2).map(\.scanID) == [2, 4])
+        #expect(LabelingQueue.next(candidates, limit: 0).isEmpty && LabelingQueue.next([], limit: 5).isEmpty)
+        #expect(abs(candidates[1].uncertainty - 0.96) < 1e-12 && abs(candidates[0].uncertainty - 0.1) < 1e-12)
+    }
+}

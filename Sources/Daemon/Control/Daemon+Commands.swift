@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 import NIfTI
 import Preprocess
+import Scheduling
 import Training
 
 /// The control commands: one table from command to handler. Read-only commands answer from the
@@ -39,6 +40,7 @@ extension Daemon {
             case .run: reply(.success(try .encoding(runDetail(request))))
             case .metrics: reply(.success(.string(try metricsText())))
             case .predict: reply(.success(try .encoding(predict(request, descriptor: descriptor))))
+            case .nextToLabel: reply(.success(try .encoding(nextToLabel(limit: request.limit ?? 20))))
             case .retrain: try retrain(request, send: send)
             case .cancel:
                 guard let run = cancelTraining() else { throw ControlError(.nothingToRetrain, "no training run is in progress") }
@@ -214,6 +216,24 @@ extension Daemon {
         return PredictResult(file: name, probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
                              decision: PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold),
                              sentences: prediction.sentences, runID: model.runID, logit: prediction.logit, calibrated: prediction.calibrated)
+    }
+
+    /// The unlabelled scans the model is least sure of (`LabelingQueue`), with where each one is
+    /// archived and the folders a copy labels it in.
+    func nextToLabel(limit: Int) throws -> LabelingSuggestions {
+        let activeID = try catalog.activeRun()?.id
+        let known = try catalog.unlabelledScans()
+        let byID = Dictionary(uniqueKeysWithValues: known.map { ($0.scan.id, $0) })
+        let candidates = known.compactMap { entry in
+            entry.prediction.map { LabelingQueue.Candidate(scanID: entry.scan.id, probabilityAbnormal: $0.probabilityAbnormal, predictedAt: $0.createdAt) }
+        }
+        let suggestions = LabelingQueue.next(candidates, limit: limit).compactMap { candidate -> LabelingSuggestions.Suggestion? in
+            guard let entry = byID[candidate.scanID], let prediction = entry.prediction, let archived = entry.archived else { return nil }
+            return .init(scanID: entry.scan.id, hash: entry.scan.hash, name: entry.scan.name, probabilityAbnormal: prediction.probabilityAbnormal,
+                         runID: prediction.runID, byActiveModel: prediction.runID == activeID, archived: archived)
+        }
+        return LabelingSuggestions(suggestions: suggestions, normalFolder: folders.inbox + "/CT-0", abnormalFolder: folders.inbox + "/CT-23",
+                                   unpredicted: known.count - candidates.count)
     }
 
     // MARK: Mutating
