@@ -36,9 +36,10 @@ public final class Predictor {
     public let modelName: String
     /// What predictions compute in here (`inferencePrecision`).
     public let precision: Precision
-    /// The Platt scaling fitted on the run's validation set (checkpoint metadata `calibration`);
-    /// nil for a model without one (trained elsewhere, or before ctd calibrated).
-    public let calibration: Calibration?
+    /// The Platt scaling fitted on the run's validation set, with its figures there (checkpoint
+    /// metadata `calibration`); nil for a model without one (trained elsewhere, or before ctd calibrated).
+    public let calibrationReport: CalibrationReport?
+    public var calibration: Calibration? { calibrationReport?.calibration }
     private let network: Network
     private let reader: NIfTIReader
 
@@ -67,11 +68,11 @@ public final class Predictor {
         network = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision)
         try network.load(checkpoint.parameters)
         modelName = checkpoint.metadata["run_id"] ?? path
-        calibration = try checkpoint.metadata["calibration"].map { text in
+        calibrationReport = try checkpoint.metadata["calibration"].map { text in
             guard let report = Trainer.calibrationReport(text), report.slope.isFinite, report.intercept.isFinite, report.slope >= 0 else {
                 throw CheckpointError(file: path, reason: "metadata.calibration is not a valid calibration (slope ≥ 0 and intercept, finite)")
             }
-            return report.calibration
+            return report
         }
         self.reader = reader
     }

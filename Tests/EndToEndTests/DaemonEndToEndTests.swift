@@ -72,6 +72,8 @@ import Testing
         #expect(probability >= 0 && probability <= 1)
         // Calibrated, with the network's raw logit beside it.
         #expect(json["calibrated"] as? Bool == true && json["logit"] is Double, "\(json)")
+        let calibration = (json["model"] as? [String: Any])?["calibration"] as? [String: Any]
+        #expect((calibration?["after"] as? [String: Any])?["ece"] is Double && calibration?["method"] as? String == "platt", "\(json)")
         #expect((json["model"] as? [String: Any])?["run_id"] as? String != nil)
         #expect((json["sentences"] as? [String])?.first?.hasPrefix("This model is ") == true)
         #expect(FileManager.default.fileExists(atPath: state + "/outbox/slow request.png"))

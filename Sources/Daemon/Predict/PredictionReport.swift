@@ -15,9 +15,11 @@ public struct PredictionReport: Codable, Sendable, Equatable {
         /// What the prediction computed in here, and oneDNN's CPU tier (e.g. "AVX2").
         public var precision: String?
         public var cpuISA: String?
+        /// How the probability was calibrated, and how well calibrated it was on the validation set.
+        public var calibration: CalibrationReport?
         enum CodingKeys: String, CodingKey {
             case runID = "run_id", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", trainedAt = "trained_at"
-            case precision, cpuISA = "cpu_isa"
+            case precision, cpuISA = "cpu_isa", calibration
         }
     }
 

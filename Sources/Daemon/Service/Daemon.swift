@@ -550,7 +550,7 @@ public final class Daemon: @unchecked Sendable {
             fileID: file.id, file: file.inboxPath, hash: scan.hash, scan: JSONValue.object(json: scan.facts),
             model: .init(runID: model.runID, valLoss: run?.valLoss, valAcc: run?.valAcc, valAUC: run?.valAUC,
                          trainedAt: run?.endedAt.map(PredictionReport.timestamp), precision: model.predictor.precision.rawValue,
-                         cpuISA: InstructionSet.effective.name),
+                         cpuISA: InstructionSet.effective.name, calibration: model.predictor.calibrationReport),
             probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
             logit: prediction.logit, calibrated: prediction.calibrated, threshold: config.threshold, decision: decision, sentences: prediction.sentences, warnings: warnings,
             timings: .init(secondsSinceArrival: now - file.arrivedAt, predictMilliseconds: predictMilliseconds),
