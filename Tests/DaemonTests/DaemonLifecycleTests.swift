@@ -31,7 +31,7 @@ import Testing
         thread.start()
         let finished = DaemonProcess.wait(60) { done(daemon) }
         daemon.stop()
-        while !thread.isFinished { usleep(10_000) }
+        #expect(DaemonProcess.wait(30) { thread.isFinished }, "the daemon did not stop within 30 s")
         #expect(finished)
     }
 
@@ -118,7 +118,7 @@ import Testing
         thread.start()
         defer {
             daemon.stop()
-            while !thread.isFinished { usleep(10_000) }
+            #expect(DaemonProcess.wait(30) { thread.isFinished }, "the daemon did not stop within 30 s")
         }
         let watching = DaemonProcess.wait(10) { daemon.isWatching }
         if shrinkingTheQueue { try original.write(toFile: Self.queueLimit, atomically: false, encoding: .utf8) }
@@ -184,7 +184,7 @@ import Testing
         thread.start()
         defer {
             daemon.stop()
-            while !thread.isFinished { usleep(10_000) }
+            #expect(DaemonProcess.wait(30) { thread.isFinished }, "the daemon did not stop within 30 s")
         }
         #expect(DaemonProcess.wait(10) { daemon.isWatching })
         let labelled = config.folders.inbox + "/CT-0"

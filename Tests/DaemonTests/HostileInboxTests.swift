@@ -46,7 +46,7 @@ import Testing
         /// Stops the daemon; nil when `run` ended without an error.
         func stop() -> String? {
             daemon.stop()
-            while !thread.isFinished { usleep(10_000) }
+            #expect(DaemonProcess.wait(30) { thread.isFinished }, "the daemon did not stop within 30 s")
             return failure.lines.first
         }
     }

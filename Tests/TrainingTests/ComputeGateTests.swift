@@ -1,3 +1,4 @@
+import CTDTestSupport
 import Foundation
 import Testing
 import Training
@@ -14,13 +15,14 @@ import Training
             gate.background { order.add("step 2") }
         }
         trainer.start()
-        stepStarted.wait()
+        // Every wait has a deadline: a regression fails the test instead of hanging the suite.
+        try #require(stepStarted.wait(timeout: .now() + 10) == .success)
         let predictor = Thread { gate.urgent { order.add("prediction") } }
         predictor.start()
         // Let the prediction queue up behind step 1, then end step 1.
-        while !gate.hasUrgentWaiting { usleep(1000) }
+        try #require(DaemonProcess.wait(10) { gate.hasUrgentWaiting })
         releaseStep.signal()
-        while order.entries.count < 3 { usleep(1000) }
+        #expect(DaemonProcess.wait(10) { order.entries.count == 3 })
         #expect(order.entries == ["step 1", "prediction", "step 2"])
     }
 }
