@@ -64,6 +64,19 @@ final class DenseHead {
         return logits
     }
 
+    /// ∂logit/∂(pooled feature c) for sample `n` of the last `forward` (dropout off in an inference
+    /// pass, so it is the ReLU's mask alone): Σ_h fc2[h] · keep[n, h] · fc1[h, c].
+    func featureGradient(sample n: Int) -> [Float] {
+        let w1 = fc1Weight.read(), w2 = fc2Weight.read()
+        var gradient = [Float](repeating: 0, count: channels)
+        for h in 0..<hidden {
+            let dPre = w2[h] * keepScale[n * hidden + h]
+            guard dPre != 0 else { continue }
+            for c in 0..<channels { gradient[c] += dPre * w1[h * channels + c] }
+        }
+        return gradient
+    }
+
     /// Fills the head's parameter gradients from ∂loss/∂logit and writes ∂loss/∂(block output) into
     /// `blockOutputGradient` (plain [N, channels, S]). Call after `forward`.
     func backward(logitGradient: [Float], into blockOutputGradient: Memory) {

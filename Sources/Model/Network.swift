@@ -164,6 +164,28 @@ public final class Network {
         return Array(head.forward(lastPlain, dropout: false, generator: &unused).prefix(count))
     }
 
+    /// Grad-CAM on the last convolution block for one sample: the logit and, per voxel of that
+    /// block's output grid (`size`, x fastest… as the tensor: z fastest), ReLU(Σ_c α_c · A_c) with
+    /// α_c = ∂logit/∂(mean of A_c): where the block's features push the scan towards "abnormal".
+    /// The head pools globally, so α_c is exactly the gradient of the logit with respect to the
+    /// pooled feature c. Inference mode (running statistics, no dropout).
+    public func gradCAM(for sample: [Float]) throws(EngineError) -> (logit: Float, map: [Float], size: [Int]) {
+        precondition(sample.count == sampleSize, "one sample of \(sampleSize) values")
+        try forward(sample, training: false)
+        var unused = dropoutGenerator
+        let logit = head.forward(lastPlain, dropout: false, generator: &unused)[0]
+        let alpha = head.featureGradient(sample: 0)
+        let dims = lastPlain.descriptor.dims  // [N, C, X, Y, Z]
+        let channels = dims[1], spatial = dims[2] * dims[3] * dims[4]
+        let activations = lastPlain.read()
+        var map = [Float](repeating: 0, count: spatial)
+        for c in 0..<channels where alpha[c] != 0 {
+            let base = c * spatial  // sample 0
+            for s in 0..<spatial { map[s] += alpha[c] * activations[base + s] }
+        }
+        return (logit, map.map { max(0, $0) }, Array(dims[2...4]))
+    }
+
     /// One training step on a full batch: forward with batch statistics and dropout, binary
     /// cross-entropy, backward, one Adam update. Returns the batch's mean loss and its logits.
     public func trainStep(inputs: [Float], labels: [Float]) throws(EngineError) -> (loss: Double, logits: [Float]) {
