@@ -37,6 +37,29 @@ public enum SliceMontage {
             .png(colorType: .grayscale, rowFilter: .adaptive)
     }
 
+    /// The montage in colour with a saliency map over it: tile k shows slice `slices[k]` (so a
+    /// report can show where the map is highest), and where the map (`nx × ny × nz` values in
+    /// [0, 1], laid out as `voxels`) exceeds 0.2, a heat colour from red to yellow is blended over
+    /// the gray, more opaque where the map is higher.
+    /// - Throws: as `png`, and `.badVolume` if the map's size differs from the volume's.
+    public static func png(
+        voxels: [Float], nx: Int, ny: Int, nz: Int, rows: Int, columns: Int, caption: String, saliency: [Float], slices: [Int]
+    ) throws(ReportsError) -> [UInt8] {
+        guard saliency.count == voxels.count else { throw .badVolume(nx: nx, ny: ny, nz: nz, voxelCount: saliency.count) }
+        return try raster(voxels: voxels, nx: nx, ny: ny, nz: nz, rows: rows, columns: columns, caption: caption,
+                          slices: slices.map { min(max($0, 0), nz - 1) }, overlay: saliency)
+            .png(colorType: .rgb, rowFilter: .adaptive)
+    }
+
+    /// Gray `level` with the heat colour of `value` (0…1) over it.
+    static func heat(_ level: UInt8, _ value: Float) -> RGBColor {
+        guard value > 0.2 else { return RGBColor(gray: level) }
+        let v = min(value, 1), alpha = 0.25 + 0.5 * (v - 0.2) / 0.8
+        let (r, g, b): (Float, Float, Float) = (255, 255 * v, 0)
+        func blend(_ over: Float) -> UInt8 { UInt8((Float(level) * (1 - alpha) + over * alpha).rounded()) }
+        return RGBColor(blend(r), blend(g), blend(b))
+    }
+
     /// The z index shown in each of `count` tiles: the middle slice of `count` equal bands of the volume,
     /// so `count == nz` shows every slice and `count > nz` repeats some.
     public static func sliceIndices(nz: Int, count: Int) -> [Int] {
@@ -46,7 +69,7 @@ public enum SliceMontage {
 
     /// The montage before encoding; checks everything `png` promises to.
     static func raster(
-        voxels: [Float], nx: Int, ny: Int, nz: Int, rows: Int, columns: Int, caption: String
+        voxels: [Float], nx: Int, ny: Int, nz: Int, rows: Int, columns: Int, caption: String, slices chosen: [Int]? = nil, overlay: [Float]? = nil
     ) throws(ReportsError) -> Raster {
         guard rows >= 1, columns >= 1 else { throw .badGrid(rows: rows, columns: columns) }
         guard nx >= 1, ny >= 1, nz >= 1, voxels.count == checkedProduct([nx, ny, nz]) else {
@@ -67,14 +90,16 @@ public enum SliceMontage {
         let textTop = (captionHeight - 7 * captionScale) / 2   // centre the capitals, not the descenders
         raster.drawText(text, x: captionPadding, y: textTop, color: captionInk, scale: captionScale)
 
-        let slices = sliceIndices(nz: nz, count: rows * columns)
+        let slices = chosen.map { Array($0.prefix(rows * columns)) } ?? sliceIndices(nz: nz, count: rows * columns)
         for (tile, z) in slices.enumerated() {
             let originX = (tile % columns) * ny
             let originY = captionHeight + (tile / columns) * nx
             let slab = z * nx * ny
             for r in 0..<nx {          // tile row r is x = r
                 for c in 0..<ny {      // tile column c is y = ny − 1 − c
-                    raster[originX + c, originY + r] = RGBColor(gray: grayLevel(voxels[slab + r + nx * (ny - 1 - c)]))
+                    let index = slab + r + nx * (ny - 1 - c)
+                    let level = grayLevel(voxels[index])
+                    raster[originX + c, originY + r] = overlay.map { heat(level, $0[index]) } ?? RGBColor(gray: level)
                 }
             }
         }

@@ -40,7 +40,7 @@ public final class Predictor {
     /// metadata `calibration`); nil for a model without one (trained elsewhere, or before ctd calibrated).
     public let calibrationReport: CalibrationReport?
     public var calibration: Calibration? { calibrationReport?.calibration }
-    private let network: Network
+    let network: Network
     private let reader: NIfTIReader
 
     /// - Parameter model: a checkpoint file, or a run folder (its best.safetensors).

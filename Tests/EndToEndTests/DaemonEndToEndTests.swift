@@ -74,6 +74,11 @@ import Testing
         #expect(json["calibrated"] as? Bool == true && json["logit"] is Double, "\(json)")
         let calibration = (json["model"] as? [String: Any])?["calibration"] as? [String: Any]
         #expect((calibration?["after"] as? [String: Any])?["ece"] is Double && calibration?["method"] as? String == "platt", "\(json)")
+        // Where the model looked: Grad-CAM on the last block (1×1×1 for a 48³ input), and the picture in colour.
+        let saliency = json["saliency"] as? [String: Any]
+        #expect(saliency?["block_grid"] as? [Int] == [1, 1, 1] && (saliency?["top_slices"] as? [Int])?.count == 5, "\(json)")
+        let picture = try Data(contentsOf: URL(fileURLWithPath: state + "/outbox/slow request.png"))
+        #expect(picture.count > 25 && picture[25] == 2, "an RGB PNG (colour type 2)")
         #expect((json["model"] as? [String: Any])?["run_id"] as? String != nil)
         #expect((json["sentences"] as? [String])?.first?.hasPrefix("This model is ") == true)
         #expect(FileManager.default.fileExists(atPath: state + "/outbox/slow request.png"))

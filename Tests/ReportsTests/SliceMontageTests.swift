@@ -42,6 +42,24 @@ import Testing
         #expect(png.gray(2 * ny - 1, strip + 2 * nx - 1) == last)
     }
 
+    /// With a saliency map: the chosen slices, gray where the map is low, heat colour where it is high.
+    @Test func aSaliencyMapIsOverlaidOnTheChosenSlices() throws {
+        let (nx, ny, nz) = (4, 3, 5)
+        let voxels = [Float](repeating: 0.5, count: nx * ny * nz)
+        var saliency = [Float](repeating: 0, count: nx * ny * nz)
+        saliency[0 + nx * (ny - 1) + nx * ny * 3] = 1   // x 0, y ny − 1, z 3: tile 0's top-left when slice 3 comes first
+        let png = try PNGReader(SliceMontage.png(voxels: voxels, nx: nx, ny: ny, nz: nz, rows: 1, columns: 2, caption: caption,
+                                                 saliency: saliency, slices: [3, 4]))
+        #expect(png.colorType == 2)
+        let strip = SliceMontage.captionHeight
+        let hot = png.rgb(0, strip), cold = png.rgb(1, strip), other = png.rgb(ny, strip)
+        #expect(hot.0 > hot.2 + 100 && hot.1 > hot.2 + 100, "yellow over gray: \(hot)")
+        #expect(cold == (level(0.5), level(0.5), level(0.5)) && other == cold)
+        #expect(throws: ReportsError.self) {
+            try SliceMontage.png(voxels: voxels, nx: nx, ny: ny, nz: nz, rows: 1, columns: 2, caption: caption, saliency: [0], slices: [0])
+        }
+    }
+
     @Test func captionStripHoldsTheTextAndTheRestIsBlack() throws {
         let (nx, ny, nz) = (16, 16, 8)
         let png = try PNGReader(SliceMontage.png(voxels: ramp(nx, ny, nz), nx: nx, ny: ny, nz: nz, rows: 2,

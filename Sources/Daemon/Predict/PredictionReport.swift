@@ -49,12 +49,14 @@ public struct PredictionReport: Codable, Sendable, Equatable {
     public var sentences: [String]
     public var warnings: [String]
     public var timings: Timings
+    /// Where the model looked (see `Saliency`); the picture overlays it.
+    public var saliency: SaliencySummary?
     public var arrivedAt: String
     public var reportedAt: String
     public var picture: String
 
     enum CodingKeys: String, CodingKey {
-        case file, hash, scan, model, threshold, decision, sentences, warnings, timings, picture, logit, calibrated
+        case file, hash, scan, model, threshold, decision, sentences, warnings, timings, picture, logit, calibrated, saliency
         case fileID = "file_id", probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal"
         case arrivedAt = "arrived_at", reportedAt = "reported_at"
     }
@@ -70,10 +72,17 @@ public struct PredictionReport: Codable, Sendable, Equatable {
         return Array(try encoder.encode(self)) + [0x0a]
     }
 
-    /// The seed's figure: axial slices of the preprocessed scan, the prediction in the caption.
-    public static func montage(_ grid: VoxelGrid, caption: String) throws -> [UInt8] {
+    /// The seed's figure: axial slices of the preprocessed scan, the prediction in the caption;
+    /// with a saliency map, the slices where it is highest (in order through the scan), with the
+    /// map over them.
+    public static func montage(_ grid: VoxelGrid, caption: String, saliency: Saliency? = nil) throws -> [UInt8] {
         let rows = 4, columns = min(10, max(1, grid.nz / 4))
-        return try SliceMontage.png(voxels: grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, rows: rows, columns: columns, caption: caption)
+        guard let saliency else {
+            return try SliceMontage.png(voxels: grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, rows: rows, columns: columns, caption: caption)
+        }
+        let slices = saliency.slicesByShare.prefix(rows * columns).sorted()
+        return try SliceMontage.png(voxels: grid.values, nx: grid.nx, ny: grid.ny, nz: grid.nz, rows: rows, columns: columns, caption: caption,
+                                    saliency: saliency.grid.values, slices: slices)
     }
 
     public static func caption(decision: String, probabilityAbnormal: Double, file: String) -> String {
@@ -88,3 +97,24 @@ public struct PredictionReport: Codable, Sendable, Equatable {
     }
 }
 
+
+/// The report's account of where the model looked.
+public struct SaliencySummary: Codable, Sendable, Equatable {
+    public var method = "grad-cam, last convolution block"
+    /// The grid the map was computed on (x, y, z), before it was upsampled to the model's input.
+    public var blockGrid: [Int]
+    /// Axial slices of the model's input (z, 0 = first) holding the most saliency, highest first.
+    public var topSlices: [Int]
+    /// Share of the saliency inside the lungs (estimated from the scan); absent when there is none.
+    public var insideLungs: Double?
+
+    public init(_ saliency: Saliency, slices: Int = 5) {
+        blockGrid = saliency.blockGrid
+        topSlices = Array(saliency.slicesByShare.prefix(slices))
+        insideLungs = saliency.insideLungs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case method, blockGrid = "block_grid", topSlices = "top_slices", insideLungs = "inside_lungs"
+    }
+}

@@ -530,8 +530,8 @@ public final class Daemon: @unchecked Sendable {
         }
         let grid = try cachedGrid(scan: scan, parameters: model.predictor.preprocessing, limits: config.limits, original: file.destination)
         let start = DispatchTime.now()
-        let prediction = try holdingGate ? model.predictor.predict(grid, file: file.inboxPath)
-            : gate.urgent { try model.predictor.predict(grid, file: file.inboxPath) }
+        let (prediction, saliency) = try holdingGate ? model.predictor.predictExplained(grid, file: file.inboxPath)
+            : gate.urgent { try model.predictor.predictExplained(grid, file: file.inboxPath) }
         let predictMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         let run = try catalog.run(id: model.runID)
         let decision = PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold)
@@ -543,7 +543,8 @@ public final class Daemon: @unchecked Sendable {
         }
         let png = try PredictionReport.montage(grid, caption: PredictionReport.caption(decision: decision,
                                                                                       probabilityAbnormal: prediction.probabilityAbnormal,
-                                                                                      file: file.inboxPath))
+                                                                                      file: file.inboxPath),
+                                                    saliency: saliency)
         try AtomicFile.write(png, to: picture)
         let now = Self.now()
         let report = PredictionReport(
@@ -554,6 +555,7 @@ public final class Daemon: @unchecked Sendable {
             probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
             logit: prediction.logit, calibrated: prediction.calibrated, threshold: config.threshold, decision: decision, sentences: prediction.sentences, warnings: warnings,
             timings: .init(secondsSinceArrival: now - file.arrivedAt, predictMilliseconds: predictMilliseconds),
+            saliency: SaliencySummary(saliency),
             arrivedAt: PredictionReport.timestamp(file.arrivedAt), reportedAt: PredictionReport.timestamp(now),
             picture: (picture as NSString).lastPathComponent)
         try AtomicFile.write(try report.json(), to: stem + ".json")
