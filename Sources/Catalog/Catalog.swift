@@ -526,8 +526,10 @@ public final class Catalog: Sendable {
     public func recordEpoch(_ row: EpochRow) throws {
         try database.write { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO epoch (run_id, epoch, loss, acc, val_loss, val_acc, val_auc, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [row.runID, row.epoch, row.loss, row.acc, row.valLoss, row.valAcc, row.valAUC, row.seconds])
+                INSERT OR REPLACE INTO epoch (run_id, epoch, loss, acc, val_loss, val_acc, val_auc, seconds, val_best_acc, val_acc_calibrated, val_ece_calibrated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [row.runID, row.epoch, row.loss, row.acc, row.valLoss, row.valAcc, row.valAUC, row.seconds,
+                                 row.valBestAcc, row.valAccCalibrated, row.valECECalibrated])
         }
     }
 

@@ -113,15 +113,21 @@ public struct EpochRow: Codable, Sendable, Equatable, FetchableRecord {
     public var valAcc: Double
     public var valAUC: Double?
     public var seconds: Double
+    public var valBestAcc: Double?
+    public var valAccCalibrated: Double?
+    public var valECECalibrated: Double?
 
-    public init(runID: String, epoch: Int, loss: Double, acc: Double, valLoss: Double, valAcc: Double, valAUC: Double?, seconds: Double) {
+    public init(runID: String, epoch: Int, loss: Double, acc: Double, valLoss: Double, valAcc: Double, valAUC: Double?, seconds: Double,
+                valBestAcc: Double? = nil, valAccCalibrated: Double? = nil, valECECalibrated: Double? = nil) {
         (self.runID, self.epoch, self.loss, self.acc) = (runID, epoch, loss, acc)
         (self.valLoss, self.valAcc, self.valAUC, self.seconds) = (valLoss, valAcc, valAUC, seconds)
+        (self.valBestAcc, self.valAccCalibrated, self.valECECalibrated) = (valBestAcc, valAccCalibrated, valECECalibrated)
     }
 
     enum CodingKeys: String, CodingKey {
         case epoch, loss, acc, seconds
         case runID = "run_id", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc"
+        case valBestAcc = "val_best_acc", valAccCalibrated = "val_acc_calibrated", valECECalibrated = "val_ece_calibrated"
     }
 }
 

@@ -120,6 +120,14 @@ enum Schema {
                 ALTER TABLE scan ADD COLUMN label_conflict INTEGER NOT NULL DEFAULT 0 CHECK (label_conflict IN (0, 1));
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            // Per epoch: the best accuracy any threshold reaches, and accuracy and ECE after calibration.
+            try db.execute(sql: """
+                ALTER TABLE epoch ADD COLUMN val_best_acc REAL;
+                ALTER TABLE epoch ADD COLUMN val_acc_calibrated REAL;
+                ALTER TABLE epoch ADD COLUMN val_ece_calibrated REAL;
+                """)
+        }
         return migrator
     }
 }

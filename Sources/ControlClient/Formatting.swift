@@ -94,9 +94,11 @@ public enum Formatting {
                      "  \(r.trainCount) training and \(r.validationCount) validation scans; folder \(d.folder)"]
         if let note = r.promotionNote { lines.append("  \(note)") }
         if let error = r.error { lines.append("  error: \(error)") }
-        lines.append(table(header: ["EPOCH", "LOSS", "ACC", "VAL_LOSS", "VAL_ACC", "VAL_AUC", "SECONDS"],
+        lines.append(table(header: ["EPOCH", "LOSS", "ACC", "VAL_LOSS", "VAL_ACC", "VAL_AUC", "BEST_ACC", "CAL_ACC", "CAL_ECE", "SECONDS"],
                            rows: d.epochs.map { [String($0.epoch), number($0.loss), number($0.acc), number($0.valLoss), number($0.valAcc),
-                                                 number($0.valAUC), String(format: "%.1f", $0.seconds)] }))
+                                                 number($0.valAUC), number($0.valBestAcc), number($0.valAccCalibrated), number($0.valECECalibrated),
+                                                 String(format: "%.1f", $0.seconds)] }))
+        lines.append("  BEST_ACC: the best accuracy any threshold reaches; CAL_ACC and CAL_ECE: after calibration, as reports decide")
         return lines.joined(separator: "\n")
     }
 

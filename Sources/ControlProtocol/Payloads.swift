@@ -181,14 +181,21 @@ public struct EpochInfo: Codable, Sendable, Equatable {
     public var valAcc: Double
     public var valAUC: Double?
     public var seconds: Double
+    /// The best accuracy any threshold reaches; accuracy and ECE after the epoch's calibration.
+    public var valBestAcc: Double?
+    public var valAccCalibrated: Double?
+    public var valECECalibrated: Double?
 
-    public init(epoch: Int, loss: Double, acc: Double, valLoss: Double, valAcc: Double, valAUC: Double?, seconds: Double) {
+    public init(epoch: Int, loss: Double, acc: Double, valLoss: Double, valAcc: Double, valAUC: Double?, seconds: Double,
+                valBestAcc: Double? = nil, valAccCalibrated: Double? = nil, valECECalibrated: Double? = nil) {
         (self.epoch, self.loss, self.acc, self.valLoss, self.valAcc, self.valAUC, self.seconds) = (epoch, loss, acc, valLoss, valAcc, valAUC, seconds)
+        (self.valBestAcc, self.valAccCalibrated, self.valECECalibrated) = (valBestAcc, valAccCalibrated, valECECalibrated)
     }
 
     enum CodingKeys: String, CodingKey {
         case epoch, loss, acc, seconds
         case valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc"
+        case valBestAcc = "val_best_acc", valAccCalibrated = "val_acc_calibrated", valECECalibrated = "val_ece_calibrated"
     }
 }
 

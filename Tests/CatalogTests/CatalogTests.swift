@@ -133,7 +133,8 @@ import Testing
         let catalog = try catalog
         #expect(try catalog.activeRun() == nil)
         try catalog.startRun(id: "run-a", folder: "/m/a", reason: "requested", trainCount: 10, validationCount: 4, now: 100)
-        try catalog.recordEpoch(EpochRow(runID: "run-a", epoch: 1, loss: 0.7, acc: 0.5, valLoss: 0.69, valAcc: 0.5, valAUC: nil, seconds: 3))
+        try catalog.recordEpoch(EpochRow(runID: "run-a", epoch: 1, loss: 0.7, acc: 0.5, valLoss: 0.69, valAcc: 0.5, valAUC: nil, seconds: 3,
+                                         valBestAcc: 0.75, valAccCalibrated: 0.7, valECECalibrated: 0.04))
         try catalog.endRun(id: "run-a", state: "finished", bestEpoch: 1, valLoss: 0.69, valAcc: 0.5, valAUC: 0.6, error: nil, now: 110)
         try catalog.decidePromotion(runID: "run-a", promote: true, note: "promoted: no model was active")
         try catalog.startRun(id: "run-b", folder: "/m/b", reason: "20 new labelled scans", trainCount: 20, validationCount: 8, now: 200)
@@ -145,6 +146,8 @@ import Testing
         #expect(try catalog.activeRun()?.id == "run-b")
         #expect(try catalog.previousRunID() == "run-a")
         #expect(try catalog.epochs(runID: "run-a").map(\.valLoss) == [0.69])
+        let epoch = try #require(try catalog.epochs(runID: "run-a").first)
+        #expect(epoch.valBestAcc == 0.75 && epoch.valAccCalibrated == 0.7 && epoch.valECECalibrated == 0.04)
         #expect(try catalog.lastRunStart() == 200)
         #expect(try catalog.runs().map(\.id) == ["run-b", "run-a"])
     }

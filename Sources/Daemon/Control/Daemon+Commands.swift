@@ -155,7 +155,8 @@ extension Daemon {
         guard let id = request.target else { throw ControlError(.badRequest, "run needs a run id (see ctctl runs)") }
         guard let run = try catalog.run(id: id) else { throw ControlError(.notFound, "no training run \"\(id)\" (ctctl runs lists them)") }
         let epochs = try catalog.epochs(runID: id).map {
-            EpochInfo(epoch: $0.epoch, loss: $0.loss, acc: $0.acc, valLoss: $0.valLoss, valAcc: $0.valAcc, valAUC: $0.valAUC, seconds: $0.seconds)
+            EpochInfo(epoch: $0.epoch, loss: $0.loss, acc: $0.acc, valLoss: $0.valLoss, valAcc: $0.valAcc, valAUC: $0.valAUC, seconds: $0.seconds,
+                      valBestAcc: $0.valBestAcc, valAccCalibrated: $0.valAccCalibrated, valECECalibrated: $0.valECECalibrated)
         }
         return RunDetail(run: summary(run, activeID: try catalog.activeRun()?.id), folder: run.folder, epochs: epochs)
     }

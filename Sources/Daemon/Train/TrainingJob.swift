@@ -171,6 +171,8 @@ final class CatalogProgress: TrainingProgress {
 
     private func record(_ r: EpochRecord) {
         try? catalog.recordEpoch(EpochRow(runID: runID, epoch: r.epoch, loss: r.loss, acc: r.accuracy, valLoss: r.validationLoss,
-                                          valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds))
+                                          valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds,
+                                          valBestAcc: r.validationBestAccuracy, valAccCalibrated: r.calibratedValidationAccuracy,
+                                          valECECalibrated: r.calibratedValidationECE))
     }
 }
