@@ -98,6 +98,10 @@ public final class TerminalProgress: TrainingProgress {
         var line = String(format: "%.0fs - %.0fms/step - acc: %.4f - loss: %.4f - val_acc: %.4f - val_loss: %.4f",
                           r.seconds, r.msPerStep, r.accuracy, r.loss, r.validationAccuracy, r.validationLoss)
         if let auc = r.validationAUC { line += String(format: " - val_auc: %.4f", auc) }
+        // What a report would decide: accuracy after this epoch's calibration, and its ECE.
+        if let accuracy = r.calibratedValidationAccuracy, let ece = r.calibratedValidationECE {
+            line += String(format: " - val_acc_calibrated: %.4f - val_ece_calibrated: %.4f", accuracy, ece)
+        }
         return line
     }
 }

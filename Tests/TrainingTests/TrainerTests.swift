@@ -69,6 +69,7 @@ import Testing
         #expect(Trainer.calibrationReport(try #require(checkpoint.metadata["calibration"])) == calibration)
         let predictor = try Predictor(model: run.path)
         #expect(predictor.calibration == calibration.calibration)
+        #expect(recorder.lines.filter { $0.contains("val_acc_calibrated") }.count == 6, "every epoch line says what a report would decide")
         #expect(checkpoint.metadata["preprocessing"] != nil && checkpoint.optimizer == nil)
         // What it computed in, why, and on which tier: in every checkpoint and in run.json.
         #expect(checkpoint.metadata["precision"] == "f32" && checkpoint.metadata["precision_reason"] == "f32 as configured")
