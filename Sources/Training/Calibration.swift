@@ -82,10 +82,21 @@ public struct CalibrationReport: Codable, Sendable, Equatable {
     public var before: ProbabilityQuality
     public var after: ProbabilityQuality
 
-    public init(_ calibration: Calibration, epoch: Int, logits: [Float], labels: [Float]) {
-        (slope, intercept, self.epoch, scans) = (calibration.slope, calibration.intercept, epoch, logits.count)
+    public init(_ calibration: Calibration, epoch: Int, logits: [Float], labels: [Float], method: String = "platt") {
+        (slope, intercept, self.epoch, scans, self.method) = (calibration.slope, calibration.intercept, epoch, logits.count, method)
         before = ProbabilityQuality(probabilities: logits.map { BinaryCrossEntropy.sigmoid(Double($0)) }, labels: labels)
         after = ProbabilityQuality(probabilities: logits.map { calibration.probability(logit: Double($0)) }, labels: labels)
+    }
+
+    /// Platt scaling fitted on the set, unless it would raise the set's cross-entropy: then the
+    /// network's own probabilities are kept (method "identity"). Platt's smoothed targets cap a
+    /// probability near (N₊ + 1)/(N₊ + 2), which on a set the network already separates with
+    /// well-placed, confident logits does more harm than good. Nil for an empty set.
+    public static func choose(logits: [Float], labels: [Float], epoch: Int) -> CalibrationReport? {
+        guard let fitted = Calibration.fit(logits: logits, labels: labels) else { return nil }
+        let platt = CalibrationReport(fitted, epoch: epoch, logits: logits, labels: labels)
+        guard platt.after.loss > platt.before.loss else { return platt }
+        return CalibrationReport(.identity, epoch: epoch, logits: logits, labels: labels, method: "identity")
     }
 
     public var calibration: Calibration { Calibration(slope: slope, intercept: intercept) }

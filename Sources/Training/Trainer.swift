@@ -199,9 +199,7 @@ public final class Trainer {
             logits += try gate.background { try network.logits(for: inputs) }
         }
         let metrics = ClassificationMetrics(logits: logits, labels: validationLabels)
-        let calibration = Calibration.fit(logits: logits, labels: validationLabels).map {
-            CalibrationReport($0, epoch: epoch, logits: logits, labels: validationLabels)
-        }
+        let calibration = CalibrationReport.choose(logits: logits, labels: validationLabels, epoch: epoch)
         let validationSeconds = seconds(since: validationStart)
         let total = seconds(since: epochStart)
         var record = EpochRecord(epoch: epoch, loss: lossSum / Double(max(seen, 1)), accuracy: Double(correct) / Double(max(seen, 1)),

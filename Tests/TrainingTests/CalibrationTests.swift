@@ -79,4 +79,14 @@ import Testing
         // Perfectly calibrated in each bin: ECE 0.
         #expect(ProbabilityQuality(probabilities: [0.25, 0.25, 0.25, 0.25], labels: [1, 0, 0, 0]).ece < 1e-12)
     }
+
+    /// Platt scaling is kept only where it lowers the validation loss.
+    @Test func thePlattFitIsKeptOnlyWhereItHelps() throws {
+        // Offset logits (the decision belongs at 3, not 0): Platt helps.
+        let offset = try #require(CalibrationReport.choose(logits: [1, 1.5, 2, 2.5, 3.5, 4, 4.5, 5], labels: [0, 0, 0, 0, 1, 1, 1, 1], epoch: 2))
+        #expect(offset.method == "platt" && offset.after.loss < offset.before.loss && offset.epoch == 2)
+        // Confident and right: smoothing the targets would only add doubt, so the network's own stay.
+        let confident = try #require(CalibrationReport.choose(logits: [-9, -8, -9, -7, 8, 9, 7, 9], labels: [0, 0, 0, 0, 1, 1, 1, 1], epoch: 3))
+        #expect(confident.method == "identity" && confident.calibration == .identity && confident.after == confident.before)
+    }
 }
