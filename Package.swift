@@ -42,13 +42,15 @@ let package = Package(
 
         // MARK: ② Cache: the catalog of scans, cache tensors, jobs, runs and predictions
         .target(name: "Catalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The training set as .npy shards and a manifest, for training elsewhere (PyTorch: trainer/).
+        .target(name: "Export", dependencies: ["Preprocess", "ContentHash", "AtomicFile"]),
 
         // MARK: ③ Train and ④ predict: the compute engine
         // 2×2×2 max pooling for the first block's pieces, on oneDNN's OpenMP (libgomp) threads.
         .target(name: "CPoolKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("gomp")]),
         .target(name: "Engine", dependencies: ["CDNNL", "CPoolKernels"]),
         .target(name: "Model", dependencies: ["Engine", "SeededRandom", "AtomicFile"]),
-        .target(name: "Training", dependencies: ["Model", "Engine", "Preprocess", "NIfTI", "SeededRandom", "ContentHash", "AtomicFile", "Reports"]),
+        .target(name: "Training", dependencies: ["Model", "Engine", "Preprocess", "NIfTI", "SeededRandom", "ContentHash", "AtomicFile", "Reports", "Export"]),
 
         // MARK: ⑤ Outbox: reports and pictures
         .target(name: "Reports", dependencies: ["Zlib"]),
@@ -56,7 +58,7 @@ let package = Package(
         // MARK: The daemon: pure decisions, the control protocol, then the services at the edges
         .target(name: "Scheduling"),
         .target(name: "ControlProtocol"),
-        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket", "Scheduling"]),
+        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket", "Scheduling", "Export", "Preprocess", "ContentHash"]),
         .target(name: "Daemon", dependencies: [
             "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Engine", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
             .product(name: "Configuration", package: "swift-configuration"),
@@ -95,6 +97,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Zlib", "CZlib"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Preprocess"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "ContentHash", "CTDTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket"]),
