@@ -78,11 +78,11 @@ let package = Package(
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
-            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon",
+            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon", "Export",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
-            "ControlClient", "ControlProtocol",
+            "ControlClient", "ControlProtocol", "Export",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "ExportTests", dependencies: ["Export", "Preprocess"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Catalog", "Scheduling", "Training", "NIfTI", "Synth", "ContentHash", "CTDTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Catalog", "CTDTestSupport", "ControlProtocol", "ControlClient", "UnixSocket", "Export", "Preprocess"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "ControlClientTests", dependencies: ["ControlClient", "ControlProtocol"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("Inputs")]),

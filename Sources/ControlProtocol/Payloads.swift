@@ -276,3 +276,43 @@ public struct LabelingSuggestions: Codable, Sendable, Equatable {
         case normalFolder = "normal_folder", abnormalFolder = "abnormal_folder"
     }
 }
+
+/// `export`: the training set as the daemon sees it, for `ctctl export` to write as shards. Pages
+/// of `entries` arrive as progress lines; the final answer carries no entries, the totals and
+/// the preprocessing (as in a checkpoint's `preprocessing`).
+public struct ExportListing: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var hash: String
+        public var label: Int
+        /// "train" or "validation", as the daemon's training runs split it.
+        public var split: String
+        public var name: String
+        /// The cache tensor (.npy, x fastest) and its SHA-256 as the catalog recorded it.
+        public var tensor: String
+        public var checksum: String
+        public init(hash: String, label: Int, split: String, name: String, tensor: String, checksum: String) {
+            (self.hash, self.label, self.split, self.name, self.tensor, self.checksum) = (hash, label, split, name, tensor, checksum)
+        }
+    }
+
+    public var entries: [Entry]
+    public var total: Int
+    /// Labelled scans whose tensor is still being rebuilt (after a change of input size): not listed.
+    public var withoutTensor: Int
+    public var preprocessing: JSONValue
+    public var validationFraction: Double
+    public var stateDirectory: String
+
+    public init(entries: [Entry], total: Int, withoutTensor: Int, preprocessing: JSONValue, validationFraction: Double, stateDirectory: String) {
+        (self.entries, self.total, self.withoutTensor, self.preprocessing) = (entries, total, withoutTensor, preprocessing)
+        (self.validationFraction, self.stateDirectory) = (validationFraction, stateDirectory)
+    }
+
+    /// Entries per progress line: a page stays far below the response limit.
+    public static let pageSize = 500
+
+    enum CodingKeys: String, CodingKey {
+        case entries, total, preprocessing
+        case withoutTensor = "without_tensor", validationFraction = "validation_fraction", stateDirectory = "state_dir"
+    }
+}

@@ -7,6 +7,8 @@ import Foundation
 /// renamed or removed, and `v` changes only for an incompatible change.
 public enum ControlProtocol {
     public static let version = 1
+    /// ctd's release, the one version ctd, ctctl and the daemon report.
+    public static let softwareVersion = "0.3.0"
     /// A request line longer than this is refused and the connection closed.
     public static let maxRequestBytes = 64 * 1024
     /// A response line longer than this is a daemon bug; the client stops reading.
@@ -22,11 +24,13 @@ public enum ControlProtocol {
 public enum Command: String, Codable, Sendable, CaseIterable {
     case status, scans, scan, runs, run, metrics, predict
     case nextToLabel = "next_to_label"
+    /// The training set's scans and their cache tensors, streamed in pages (`ExportListing`).
+    case export
     case retrain, cancel, promote, rollback, pause, resume, reload
 
     public var isMutating: Bool {
         switch self {
-        case .status, .scans, .scan, .runs, .run, .metrics, .predict, .nextToLabel: false
+        case .status, .scans, .scan, .runs, .run, .metrics, .predict, .nextToLabel, .export: false
         case .retrain, .cancel, .promote, .rollback, .pause, .resume, .reload: true
         }
     }

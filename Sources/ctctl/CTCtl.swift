@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlClient
 import ControlProtocol
+import Export
 import Foundation
 import Glibc
 
@@ -14,9 +15,9 @@ struct CTCtl: ParsableCommand {
         commandName: "ctctl",
         abstract: "Operate the ctd daemon: status, scans, training runs, predictions.",
         discussion: "The socket is --socket, else $CTD_SOCKET, else /run/ctd/ctd.sock (systemd), else /var/lib/ctd/ctd.sock.",
-        version: "0.2.0",
+        version: ControlProtocol.softwareVersion,
         subcommands: [Status.self, Scans.self, Scan.self, Retrain.self, Cancel.self, Runs.self, Run.self, Promote.self, Rollback.self,
-                      Predict.self, NextToLabel.self, Pause.self, Resume.self, Reload.self, Metrics.self])
+                      Predict.self, NextToLabel.self, Export.self, Pause.self, Resume.self, Reload.self, Metrics.self])
 }
 
 struct Connection: ParsableArguments {
@@ -274,5 +275,38 @@ struct Metrics: ParsableCommand {
                 print(text, terminator: "")
             }
         }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export the daemon's training set as .npy shards and a manifest, for training elsewhere (trainer/).",
+        discussion: """
+        The daemon lists the labelled scans it trains on; ctctl reads their cache tensors (you need read access to the \
+        state folder: the daemon's group) and writes the shards into --out as you. Exporting into the same folder \
+        again adds only new scans; the manifest is replaced atomically.
+        """)
+    @OptionGroup var connection: Connection
+    @Option(help: "The export folder (created; an earlier export there is brought up to date).") var out: String
+    @Option(help: "Scans per shard.") var shardSize = 32
+
+    func validate() throws {
+        guard (1...4096).contains(shardSize) else { throw ValidationError("--shard-size must be between 1 and 4096") }
+    }
+
+    func run() throws {
+        var skipped = false
+        try connection.run { client throws(ClientError) in
+            let (summary, withoutTensor) = try ExportClient.export(with: client, to: out, shardSize: shardSize)
+            let value: JSONValue
+            do { value = try JSONValue.encoding(summary) } catch { throw ClientError("cannot encode the export's summary: \(error)") }
+            try connection.print(value) { _ in
+                var lines = ExportReport.lines(summary)
+                if withoutTensor > 0 { lines.append("\(withoutTensor) labelled scans have no tensor at this input size yet (the daemon is preparing them): export again later") }
+                return lines.joined(separator: "\n")
+            }
+            skipped = !summary.skipped.isEmpty
+        }
+        if skipped { throw ExitCode(1) }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 
 /// `ctd`: the daemon's executable and its offline tools. Commands only parse and delegate.
 ///
@@ -11,9 +12,9 @@ struct CTD: AsyncParsableCommand {
         abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
         discussion: "`ctd run` is the daemon; the other commands are offline tools: inspect and preprocess NIfTI scans, make synthetic data, train and predict, run benchmarks.",
         version: CTDVersion.string,
-        subcommands: [Run.self, Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, ModelCommand.self, Bench.self])
+        subcommands: [Run.self, Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, Export.self, ModelCommand.self, Bench.self])
 }
 
 enum CTDVersion {
-    static let string = "0.1.0"
+    static let string = DaemonVersion.string
 }

@@ -90,6 +90,31 @@ import Testing
     }
 
     /// A misspelled key stops `ctd run` before it starts: exit 64, one line per problem.
+    @Test func exportWritesShardsAddsOnlyNewScansAndNamesAScanItSkips() throws {
+        let data = folder.path + "/data", out = folder.path + "/export"
+        for index in 0..<3 {
+            _ = folder.write(try SmallScans.niftiBytes(index: index, abnormal: false), to: "data/CT-0/n\(index).nii.gz")
+            _ = folder.write(try SmallScans.niftiBytes(index: index, abnormal: true), to: "data/CT-23/a\(index).nii.gz")
+        }
+        let size = ["--width", "48", "--height", "48", "--depth", "48", "--shard-size", "4"]
+        let first = try Tools.run("ctd", ["export", "--data", data, "--out", out] + size)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("6 scans") && first.stdout.contains("6 added") && first.stdout.contains("in 2 shards"), "\(first.stdout)")
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))) as! [String: Any]
+        let scans = manifest["scans"] as! [[String: Any]]
+        #expect(Set(scans.map { "\($0["name"]!):\($0["label"]!)" }) == ["CT-0/n0.nii.gz:0", "CT-0/n1.nii.gz:0", "CT-0/n2.nii.gz:0",
+                                                                     "CT-23/a0.nii.gz:1", "CT-23/a1.nii.gz:1", "CT-23/a2.nii.gz:1"])
+
+        _ = folder.write(try SmallScans.niftiBytes(index: 7, abnormal: true), to: "data/CT-23/a7.nii.gz")
+        _ = folder.write(Array("not a scan".utf8), to: "data/CT-0/broken.nii")
+        let second = try Tools.run("ctd", ["export", "--data", data, "--out", out] + size)
+        #expect(second.status == 1, "a skipped scan is a failure to report")
+        #expect(second.stdout.contains("1 added, 6 already there") && second.stdout.contains("skipped CT-0/broken.nii"), "\(second.stdout)")
+
+        let other = try Tools.run("ctd", ["export", "--data", data, "--out", out, "--width", "64", "--height", "64", "--depth", "64"])
+        #expect(other.status == 1 && other.stderr.contains("export to a new folder"), "\(other.stderr)")
+    }
+
     @Test func runRefusesAnUnknownKeyWithExit64() throws {
         let file = folder.write(Array("retrain:\n  min_new_label: 5\n".utf8), to: "typo.yaml")
         let result = try Tools.run("ctd", ["run", "--config", file, "--state-dir", folder.path + "/state"])

@@ -54,6 +54,7 @@ public final class TemporaryFolder {
     @discardableResult
     public func write(_ bytes: [UInt8], to name: String) -> String {
         let file = path + "/" + name
+        try? FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
         return file
     }

@@ -1,5 +1,7 @@
 import CTDTestSupport
 import ControlProtocol
+import Export
+import Preprocess
 import Foundation
 import Testing
 import UnixSocket
@@ -85,6 +87,23 @@ import UnixSocket
         #expect(normal.count == 8 && normal.allSatisfy { $0.label == "normal" && $0.state == "cached" })
         #expect(try ctctl(["scans", "--label", "sideways"]).stderr.contains("label must be normal, abnormal, none or conflict"))
 
+        // export: the training set as shards, each row the scan's cache tensor, in the network's layout.
+        let exportFolder = folder.path + "/export"
+        let exported = try json(ExportSummary.self, ["export", "--out", exportFolder, "--shard-size", "5"])
+        #expect(exported.scans == 16 && exported.added == 16 && exported.shards == 4 && exported.skipped.isEmpty, "\(exported)")
+        let manifest = try ExportManifest.decode(Array(try Data(contentsOf: URL(fileURLWithPath: exportFolder + "/manifest.json"))), file: "manifest")
+        #expect(Set(manifest.scans.map(\.hash)) == Set(try json([ScanSummary].self, ["scans", "--limit", "50"]).map(\.hash)))
+        #expect(manifest.scans.allSatisfy { ($0.label == 1) == $0.name.hasPrefix("a") }, "\(manifest.scans)")
+        #expect(manifest.preprocessing == PreprocessParameters(width: 48, height: 48, depth: 48))
+        for scan in manifest.scans.prefix(3) {
+            let rows = try ShardFile.decodeRows(Array(try Data(contentsOf: URL(fileURLWithPath: exportFolder + "/" + scan.shard))), x: 48, y: 48, z: 48)
+            let cached = try FileManager.default.contentsOfDirectory(atPath: state + "/cache").first { $0.hasPrefix(scan.hash) }!
+            let grid = try NumPyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: state + "/cache/" + cached)))).grid
+            #expect(rows[scan.row] == ModelInput.values(grid), "\(scan.name): its row is its cache tensor")
+        }
+        let again = try ctctl(["export", "--out", exportFolder])
+        #expect(again.status == 0 && again.stdout.contains("0 added, 16 already there"), "\(again.stdout)\(again.stderr)")
+
         // retrain --wait: progress lines, then the finished run.
         let retrain = try ctctl(["retrain", "--wait", "--json"])
         #expect(retrain.status == 0, "\(retrain.stderr)\n\(daemon.log)")
@@ -158,6 +177,14 @@ import UnixSocket
         #expect(try ctctl(["promote", "run-nope"]).status == 1)
         #expect(try json(Acknowledgement.self, ["reload"]).message.contains("reloaded"))
         #expect(daemon.log.contains("control: promote \(run.id) requested by root"), "\(daemon.log)")
+
+        // The export's split is the one the daemon's runs use.
+        let runReport = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: detail.folder + "/run.json"))) as! [String: Any]
+        let sides = Dictionary(uniqueKeysWithValues: (runReport["split"] as! [[String: Any]]).map { ($0["hash"] as! String, $0["side"] as! String) })
+        #expect(manifest.scans.allSatisfy { sides[$0.hash] == $0.split.rawValue }, "\(sides)")
+        // Labelled since: exported by the next export, and only they are read.
+        let grown = try json(ExportSummary.self, ["export", "--out", exportFolder])
+        #expect(grown.added == 2 && grown.kept == 16 && grown.scans == 18, "\(grown)")
 
         // metrics in the Prometheus text format.
         let metrics = try ctctl(["metrics"])

@@ -41,6 +41,7 @@ extension Daemon {
             case .metrics: reply(.success(.string(try metricsText())))
             case .predict: reply(.success(try .encoding(predict(request, descriptor: descriptor))))
             case .nextToLabel: reply(.success(try .encoding(nextToLabel(limit: request.limit ?? 20))))
+            case .export: try exportListing(request, send: send)
             case .retrain: try retrain(request, send: send)
             case .cancel:
                 guard let run = cancelTraining() else { throw ControlError(.nothingToRetrain, "no training run is in progress") }
@@ -237,6 +238,29 @@ extension Daemon {
                                    unpredicted: known.count - candidates.count)
     }
 
+    /// The labelled scans training would use, with their cache tensors, a page per progress line.
+    private func exportListing(_ request: Request, send: (Response) throws -> Void) throws {
+        let parameters = config.training.preprocessing
+        let fraction = config.training.validationFraction
+        let labelled = try catalog.labelledScans(key: parameters.key)
+        let entries = labelled.compactMap { scan, cache in
+            scan.label.map { label in
+                ExportListing.Entry(hash: scan.hash, label: label, split: ValidationSplit.isValidation(hash: scan.hash, fraction: fraction) ? "validation" : "train",
+                                    name: scan.name, tensor: cache.path, checksum: cache.checksum)
+            }
+        }
+        let missing = try catalog.scansMissingCache(key: parameters.key).filter { $0.scan.label != nil && !$0.scan.labelConflict }.count
+        let preprocessing = try JSONValue.encoding(parameters)
+        func listing(_ page: [ExportListing.Entry]) -> ExportListing {
+            ExportListing(entries: page, total: entries.count, withoutTensor: missing, preprocessing: preprocessing, validationFraction: fraction,
+                          stateDirectory: folders.root)
+        }
+        for start in stride(from: 0, to: entries.count, by: ExportListing.pageSize) {
+            try send(Response(id: request.id, done: false, result: try .encoding(listing(Array(entries[start..<min(start + ExportListing.pageSize, entries.count)])))))
+        }
+        try send(Response(id: request.id, result: try .encoding(listing([]))))
+    }
+
     // MARK: Mutating
 
     /// Starts a run now (or reports why it cannot); with `wait`, streams its progress until it ends.
@@ -299,5 +323,5 @@ extension Daemon {
 }
 
 public enum DaemonVersion {
-    public static let string = "0.2.0"
+    public static let string = ControlProtocol.softwareVersion
 }
