@@ -49,6 +49,6 @@ import Testing
 
     @Test func onlyCommandsThatChangeNothingAreReadOnly() {
         let readOnly = Command.allCases.filter { !$0.isMutating }.map(\.rawValue).sorted()
-        #expect(readOnly == ["metrics", "next_to_label", "predict", "run", "runs", "scan", "scans", "status"])
+        #expect(readOnly == ["export", "metrics", "next_to_label", "predict", "run", "runs", "scan", "scans", "status"])
     }
 }
