@@ -188,10 +188,12 @@ public final class Network {
 
     /// One training step on a full batch: forward with batch statistics and dropout, binary
     /// cross-entropy, backward, one Adam update. Returns the batch's mean loss and its logits.
-    public func trainStep(inputs: [Float], labels: [Float]) throws(EngineError) -> (loss: Double, logits: [Float]) {
+    /// (`dropout: false` makes the step a deterministic function of weights and batch, to compare
+    /// with another framework.)
+    public func trainStep(inputs: [Float], labels: [Float], dropout: Bool = true) throws(EngineError) -> (loss: Double, logits: [Float]) {
         precondition(trainable, "trainStep needs a network made with trainable: true")
         precondition(inputs.count == batchSize * sampleSize && labels.count == batchSize, "a training step takes exactly one full batch")
-        let (loss, logits) = try computeGradients(inputs: inputs, labels: labels, dropout: true)
+        let (loss, logits) = try computeGradients(inputs: inputs, labels: labels, dropout: dropout)
         let parameters = trainableParameters()
         try profiler.measure("adam update") { () throws(EngineError) in
             optimizer!.step(parameters: parameters)
