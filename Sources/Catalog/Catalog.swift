@@ -542,6 +542,19 @@ public final class Catalog: Sendable {
         }
     }
 
+    /// A model trained elsewhere, brought in by `ctctl import`: a finished run whose figures are
+    /// the daemon's own evaluation on its validation set.
+    public func recordImportedRun(id: String, folder: String, reason: String, source: String, validationCount: Int, bestEpoch: Int?,
+                                  valLoss: Double?, valAcc: Double?, valAUC: Double?, now: Double) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO run (id, folder, state, reason, train_count, validation_count, best_epoch, val_loss, val_acc, val_auc,
+                                 started_at, ended_at, origin, source)
+                VALUES (?, ?, 'finished', ?, 0, ?, ?, ?, ?, ?, ?, ?, 'imported', ?)
+                """, arguments: [id, folder, reason, validationCount, bestEpoch, valLoss, valAcc, valAUC, now, now, source])
+        }
+    }
+
     /// Records the promotion decision; when promoted, the run becomes the active model and the
     /// previous one is remembered for rollback.
     public func decidePromotion(runID: String, promote: Bool, note: String) throws {

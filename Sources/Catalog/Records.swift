@@ -95,9 +95,14 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var error: String?
     public var startedAt: Double
     public var endedAt: Double?
+    /// "trained" here, or "imported" (`ctctl import`) from `source`.
+    public var origin: Origin
+    public var source: String?
+
+    public enum Origin: String, Codable, Sendable { case trained, imported }
 
     enum CodingKeys: String, CodingKey {
-        case id, folder, state, reason, promoted, error
+        case id, folder, state, reason, promoted, error, origin, source
         case trainCount = "train_count", validationCount = "validation_count", bestEpoch = "best_epoch"
         case valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", promotionNote = "promotion_note"
         case startedAt = "started_at", endedAt = "ended_at"

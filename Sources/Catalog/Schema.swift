@@ -128,6 +128,14 @@ enum Schema {
                 ALTER TABLE epoch ADD COLUMN val_ece_calibrated REAL;
                 """)
         }
+        migrator.registerMigration("v4") { db in
+            // Where a model came from: trained by this daemon, or trained elsewhere and imported
+            // (`ctctl import`), with the file the caller named.
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN origin TEXT NOT NULL DEFAULT 'trained' CHECK (origin IN ('trained', 'imported'));
+                ALTER TABLE run ADD COLUMN source TEXT;
+                """)
+        }
         return migrator
     }
 }

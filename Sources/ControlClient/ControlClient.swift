@@ -67,11 +67,11 @@ public final class ControlClient {
     /// Sends a request (with a file descriptor attached for `predict`) and returns the final
     /// result; progress lines of a streaming command go to `progress`.
     public func call(_ command: Command, label: String? = nil, state: String? = nil, limit: Int? = nil, target: String? = nil,
-                     wait: Bool? = nil, attaching descriptor: Int32? = nil,
+                     wait: Bool? = nil, promotion: Request.Promotion? = nil, attaching descriptor: Int32? = nil,
                      progress: (JSONValue) -> Void = { _ in }) throws(ClientError) -> JSONValue {
         let id = String(nextID)
         nextID += 1
-        let request = Request(id: id, command: command, label: label, state: state, limit: limit, target: target, wait: wait)
+        let request = Request(id: id, command: command, label: label, state: state, limit: limit, target: target, wait: wait, promotion: promotion)
         do {
             try socket.send(try ControlCoding.line(request), attaching: descriptor)
         } catch let error as SocketError {

@@ -82,8 +82,8 @@ public enum Formatting {
 
     public static func runs(_ list: [RunSummary]) -> String {
         guard !list.isEmpty else { return "no training runs yet" }
-        return table(header: ["RUN", "STATE", "BEST", "VAL_ACC", "VAL_LOSS", "VAL_AUC", "STARTED", ""],
-                     rows: list.map { [$0.id, $0.state, $0.bestEpoch.map(String.init) ?? "-", number($0.valAcc), number($0.valLoss),
+        return table(header: ["RUN", "ORIGIN", "STATE", "BEST", "VAL_ACC", "VAL_LOSS", "VAL_AUC", "STARTED", ""],
+                     rows: list.map { [$0.id, $0.origin ?? "trained", $0.state, $0.bestEpoch.map(String.init) ?? "-", number($0.valAcc), number($0.valLoss),
                                        number($0.valAUC), $0.startedAt, $0.active ? "active" : ""] })
             + list.compactMap { run in run.error.map { "\n  \(run.id) \(run.state): \($0)" } }.joined()
     }
@@ -92,6 +92,7 @@ public enum Formatting {
         let r = d.run
         var lines = ["\(r.id)\(r.active ? " (active)" : ""): \(r.state), \(r.reason)",
                      "  \(r.trainCount) training and \(r.validationCount) validation scans; folder \(d.folder)"]
+        if let source = r.source { lines.append("  imported from \(source); its figures are this daemon's evaluation on its validation set") }
         if let note = r.promotionNote { lines.append("  \(note)") }
         if let error = r.error { lines.append("  error: \(error)") }
         lines.append(table(header: ["EPOCH", "LOSS", "ACC", "VAL_LOSS", "VAL_ACC", "VAL_AUC", "BEST_ACC", "CAL_ACC", "CAL_ECE", "SECONDS"],
@@ -99,6 +100,18 @@ public enum Formatting {
                                                  number($0.valAUC), number($0.valBestAcc), number($0.valAccCalibrated), number($0.valECECalibrated),
                                                  String(format: "%.1f", $0.seconds)] }))
         lines.append("  BEST_ACC: the best accuracy any threshold reaches; CAL_ACC and CAL_ECE: after calibration, as reports decide")
+        return lines.joined(separator: "\n")
+    }
+
+    public static func importResult(_ result: ImportResult) -> String {
+        var lines = ["imported as \(result.run.id)"]
+        if let e = result.evaluation {
+            lines.append("on this daemon's \(e.scans) validation scans: accuracy \(number(e.accuracy)), loss \(number(e.loss)), AUC \(number(e.auc)); "
+                         + "with its calibration: accuracy \(number(e.calibratedAccuracy)), loss \(number(e.calibratedLoss))")
+        } else {
+            lines.append("not evaluated: this daemon has no validation scans yet")
+        }
+        lines.append(result.note ?? "not promoted (ctctl promote \(result.run.id) makes it active; --promote compares it with the active model first)")
         return lines.joined(separator: "\n")
     }
 

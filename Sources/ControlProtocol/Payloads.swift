@@ -158,16 +158,22 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var active: Bool
     public var promotionNote: String?
     public var error: String?
+    /// "trained" by this daemon or "imported" (added in ctd 0.3; nil from older daemons), and for
+    /// an imported model the file it came from.
+    public var origin: String?
+    public var source: String?
 
     public init(id: String, state: String, reason: String, startedAt: String, endedAt: String?, trainCount: Int, validationCount: Int,
-                bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?, active: Bool, promotionNote: String?, error: String?) {
+                bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?, active: Bool, promotionNote: String?, error: String?,
+                origin: String? = nil, source: String? = nil) {
         (self.id, self.state, self.reason, self.startedAt, self.endedAt) = (id, state, reason, startedAt, endedAt)
         (self.trainCount, self.validationCount, self.bestEpoch) = (trainCount, validationCount, bestEpoch)
         (self.valLoss, self.valAcc, self.valAUC, self.active, self.promotionNote, self.error) = (valLoss, valAcc, valAUC, active, promotionNote, error)
+        (self.origin, self.source) = (origin, source)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, reason, active, error
+        case id, state, reason, active, error, origin, source
         case startedAt = "started_at", endedAt = "ended_at", trainCount = "train_count", validationCount = "validation_count"
         case bestEpoch = "best_epoch", valLoss = "val_loss", valAcc = "val_acc", valAUC = "val_auc", promotionNote = "promotion_note"
     }
@@ -314,5 +320,37 @@ public struct ExportListing: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case entries, total, preprocessing
         case withoutTensor = "without_tensor", validationFraction = "validation_fraction", stateDirectory = "state_dir"
+    }
+}
+
+/// `import`: the run the imported model became, and how it did on the daemon's own validation set.
+public struct ImportResult: Codable, Sendable, Equatable {
+    public struct Evaluation: Codable, Sendable, Equatable {
+        public var scans: Int
+        /// Raw: the network's own probabilities.
+        public var loss: Double
+        public var accuracy: Double
+        public var auc: Double?
+        /// With the model's calibration, as its reports would decide (equal to the raw figures without one).
+        public var calibratedLoss: Double
+        public var calibratedAccuracy: Double
+        public init(scans: Int, loss: Double, accuracy: Double, auc: Double?, calibratedLoss: Double, calibratedAccuracy: Double) {
+            (self.scans, self.loss, self.accuracy, self.auc, self.calibratedLoss, self.calibratedAccuracy) = (scans, loss, accuracy, auc, calibratedLoss, calibratedAccuracy)
+        }
+        enum CodingKeys: String, CodingKey {
+            case scans, loss, accuracy, auc
+            case calibratedLoss = "calibrated_loss", calibratedAccuracy = "calibrated_accuracy"
+        }
+    }
+
+    public var run: RunSummary
+    /// Nil when the daemon has no validation scans yet.
+    public var evaluation: Evaluation?
+    public var promoted: Bool
+    /// Why it was or was not promoted (nil when promotion was not asked for).
+    public var note: String?
+
+    public init(run: RunSummary, evaluation: Evaluation?, promoted: Bool, note: String?) {
+        (self.run, self.evaluation, self.promoted, self.note) = (run, evaluation, promoted, note)
     }
 }

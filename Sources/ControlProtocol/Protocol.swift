@@ -27,11 +27,14 @@ public enum Command: String, Codable, Sendable, CaseIterable {
     /// The training set's scans and their cache tensors, streamed in pages (`ExportListing`).
     case export
     case retrain, cancel, promote, rollback, pause, resume, reload
+    /// A checkpoint trained elsewhere (its descriptor travels beside the line), evaluated and
+    /// recorded as a run; `promotion` says whether it may become the active model.
+    case importModel = "import"
 
     public var isMutating: Bool {
         switch self {
         case .status, .scans, .scan, .runs, .run, .metrics, .predict, .nextToLabel, .export: false
-        case .retrain, .cancel, .promote, .rollback, .pause, .resume, .reload: true
+        case .retrain, .cancel, .promote, .rollback, .pause, .resume, .reload, .importModel: true
         }
     }
 }
@@ -42,19 +45,23 @@ public struct Request: Codable, Sendable, Equatable {
     public var command: String
     /// `scans`: filters and a limit. `scan`: a scan id, hash (or its start) or file name.
     /// `run`/`promote`: a run id. `retrain`: whether to stream progress until the run ends.
-    /// `predict`: the file's name (its descriptor travels beside the line, SCM_RIGHTS).
+    /// `predict`, `import`: the file's name (its descriptor travels beside the line, SCM_RIGHTS).
     public var label: String?
     public var state: String?
     public var limit: Int?
     public var target: String?
     public var wait: Bool?
+    /// `import`: "guarded" (promote if not worse than the active model), "forced", or nil (record only).
+    public var promotion: Promotion?
+
+    public enum Promotion: String, Codable, Sendable { case guarded, forced }
 
     public init(id: String, command: Command, label: String? = nil, state: String? = nil, limit: Int? = nil, target: String? = nil,
-                wait: Bool? = nil) {
+                wait: Bool? = nil, promotion: Promotion? = nil) {
         v = ControlProtocol.version
         self.id = id
         self.command = command.rawValue
-        (self.label, self.state, self.limit, self.target, self.wait) = (label, state, limit, target, wait)
+        (self.label, self.state, self.limit, self.target, self.wait, self.promotion) = (label, state, limit, target, wait, promotion)
     }
 }
 

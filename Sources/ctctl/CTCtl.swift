@@ -17,7 +17,7 @@ struct CTCtl: ParsableCommand {
         discussion: "The socket is --socket, else $CTD_SOCKET, else /run/ctd/ctd.sock (systemd), else /var/lib/ctd/ctd.sock.",
         version: ControlProtocol.softwareVersion,
         subcommands: [Status.self, Scans.self, Scan.self, Retrain.self, Cancel.self, Runs.self, Run.self, Promote.self, Rollback.self,
-                      Predict.self, NextToLabel.self, Export.self, Pause.self, Resume.self, Reload.self, Metrics.self])
+                      Predict.self, NextToLabel.self, Export.self, Import.self, Pause.self, Resume.self, Reload.self, Metrics.self])
 }
 
 struct Connection: ParsableArguments {
@@ -308,5 +308,36 @@ struct Export: ParsableCommand {
             skipped = !summary.skipped.isEmpty
         }
         if skipped { throw ExitCode(1) }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring a model trained elsewhere (trainer/, another daemon) into the daemon as a run.",
+        discussion: """
+        The checkpoint is opened here and its descriptor passed to the daemon, which checks it, evaluates it on its \
+        own validation set and records it with origin "imported". --promote makes it the active model if it is not \
+        worse than the active one (the rule ctd's own runs follow); --force makes it active regardless (logged).
+        """)
+    @OptionGroup var connection: Connection
+    @Argument(help: "A checkpoint (.safetensors) or a run folder (its best.safetensors).") var model: String
+    @Flag(help: "Make it the active model if it is not worse than the active one on the daemon's validation set.") var promote = false
+    @Flag(help: "Make it the active model without comparing (logged with your name).") var force = false
+
+    func validate() throws {
+        guard !(promote && force) else { throw ValidationError("give --promote or --force, not both") }
+    }
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        let file = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) && isDirectory.boolValue ? model + "/best.safetensors" : model
+        try connection.run { client throws(ClientError) in
+            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw ClientError("\(file): cannot open: \(String(cString: strerror(errno)))", code: "cannot_open") }
+            defer { close(descriptor) }
+            let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
+            let result = try client.call(.importModel, target: absolute, promotion: force ? .forced : promote ? .guarded : nil, attaching: descriptor)
+            try connection.print(result) { Formatting.importResult(try $0.decode(ImportResult.self)) }
+        }
     }
 }

@@ -186,6 +186,37 @@ import UnixSocket
         let grown = try json(ExportSummary.self, ["export", "--out", exportFolder])
         #expect(grown.added == 2 && grown.kept == 16 && grown.scans == 18, "\(grown)")
 
+        // import: a model from elsewhere is evaluated here and recorded; promoted only when asked.
+        let copy = folder.path + "/elsewhere.safetensors"
+        try FileManager.default.copyItem(atPath: detail.folder + "/best.safetensors", toPath: copy)
+        let imported = try json(ImportResult.self, ["import", copy])
+        #expect(imported.run.origin == "imported" && imported.run.source == copy && !imported.promoted && imported.run.id != run.id, "\(imported)")
+        let validationNow = try ExportManifest.decode(Array(try Data(contentsOf: URL(fileURLWithPath: exportFolder + "/manifest.json"))), file: "manifest")
+            .scans.filter { $0.split == .validation }.count
+        #expect(validationNow > 0 && imported.evaluation?.scans == validationNow, "evaluated on the daemon's validation set today: \(imported)")
+        #expect(try json(StatusInfo.self, ["status"]).activeModel?.id == run.id, "an import alone changes nothing")
+        let twice = try ctctl(["import", copy])
+        #expect(twice.status == 1 && twice.stderr.contains("already imported as \(imported.run.id)"), "\(twice.stderr)")
+        let garbageModel = folder.write(Array("not a checkpoint".utf8), to: "garbage.safetensors")
+        let refused = try ctctl(["import", garbageModel])
+        #expect(refused.status == 1 && refused.stderr.contains("garbage.safetensors:"), "\(refused.stderr)")
+        // Another model (one step further on a shard of the export), forced in: it answers requests.
+        let shard = exportFolder + "/" + manifest.shards[0].file
+        let stepped = folder.path + "/stepped.safetensors"
+        let labels = (0..<manifest.shards[0].count).map { String($0 % 2) }.joined(separator: ",")
+        #expect(try Tools.run("ctd", ["model", "step", "--checkpoint", copy, "--inputs", shard, "--labels", labels, "--out", stepped]).status == 0)
+        let guarded = try json(ImportResult.self, ["import", stepped, "--promote"])
+        #expect(guarded.note.map { $0.hasPrefix(guarded.promoted ? "promoted" : "not promoted") } == true && guarded.run.active == guarded.promoted, "\(guarded)")
+        let otherLabels = (0..<manifest.shards[0].count).map { String(($0 + 1) % 2) }.joined(separator: ",")
+        #expect(try Tools.run("ctd", ["model", "step", "--checkpoint", copy, "--inputs", shard, "--labels", otherLabels, "--out", stepped]).status == 0)
+        let forced = try json(ImportResult.self, ["import", stepped, "--force"])
+        #expect(forced.promoted && forced.run.active && forced.note?.contains("promoted by force by root") == true, "\(forced)")
+        #expect(daemon.log.contains("promoted by force by root"), "\(daemon.log)")
+        #expect(try json(PredictResult.self, ["predict", outside]).runID == forced.run.id)
+        let listed = try ctctl(["runs"])
+        #expect(listed.stdout.contains("ORIGIN") && listed.stdout.contains("imported"), "\(listed.stdout)")
+        #expect(try json(Acknowledgement.self, ["rollback"]).message.contains(guarded.promoted ? guarded.run.id : run.id))
+
         // metrics in the Prometheus text format.
         let metrics = try ctctl(["metrics"])
         #expect(metrics.stdout.contains("# TYPE ctd_files_total counter"))

@@ -165,7 +165,8 @@ final class ControlServer: @unchecked Sendable {
                 case .failure(let error):
                     guard (try? send(Response(id: Self.id(in: line), error: error))) != nil else { return }
                 case .success(let request):
-                    let descriptor = request.command == Command.predict.rawValue && !descriptors.isEmpty ? descriptors.removeFirst() : nil
+                    let carriesFile = [Command.predict.rawValue, Command.importModel.rawValue].contains(request.command)
+                    let descriptor = carriesFile && !descriptors.isEmpty ? descriptors.removeFirst() : nil
                     defer { if let descriptor { close(descriptor) } }
                     var delivered = true
                     handle(request, peer, descriptor) { response in

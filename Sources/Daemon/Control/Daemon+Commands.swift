@@ -49,6 +49,10 @@ extension Daemon {
             case .promote:
                 guard let id = request.target else { throw ControlError(.badRequest, "promote needs a run id (see ctctl runs)") }
                 reply(.success(try .encoding(Acknowledgement(try promote(id, by: peer)))))
+            case .importModel:
+                guard let descriptor else { throw ControlError(.badRequest, "import needs the checkpoint's descriptor passed with the request (SCM_RIGHTS)") }
+                reply(.success(try .encoding(ModelImport(daemon: self).run(descriptor: descriptor, name: request.target ?? "checkpoint",
+                                                                           promotion: request.promotion, peer: peer))))
             case .rollback:
                 guard let previous = try catalog.previousRunID() else { throw ControlError(.notFound, "there is no earlier active model to roll back to") }
                 reply(.success(try .encoding(Acknowledgement(try promote(previous, by: peer)))))
@@ -116,7 +120,7 @@ extension Daemon {
         RunSummary(id: run.id, state: run.state, reason: run.reason, startedAt: PredictionReport.timestamp(run.startedAt),
                    endedAt: run.endedAt.map(PredictionReport.timestamp), trainCount: run.trainCount, validationCount: run.validationCount,
                    bestEpoch: run.bestEpoch, valLoss: run.valLoss, valAcc: run.valAcc, valAUC: run.valAUC,
-                   active: run.id == activeID, promotionNote: run.promotionNote, error: run.error)
+                   active: run.id == activeID, promotionNote: run.promotionNote, error: run.error, origin: run.origin.rawValue, source: run.source)
     }
 
     private func scans(_ request: Request) throws -> [ScanSummary] {

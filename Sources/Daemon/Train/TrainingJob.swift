@@ -107,33 +107,13 @@ struct TrainingJob {
     /// since the active model was trained) and applies `PromotionRule`.
     private func decidePromotion(candidate: String, validation: [PreparedScan]) throws -> (Bool, String) {
         guard !validation.isEmpty else { return (true, "promoted: no validation scans to compare on") }
-        let newScore = try score(model: candidate, on: validation)
-        guard let active = try catalog.activeRun() else {
-            return PromotionRule.decide(candidate: newScore, active: nil)
-        }
-        let activeScore: PromotionRule.Score
-        do {
-            activeScore = try score(model: active.folder + "/best.safetensors", on: validation)
-        } catch {
-            return (true, "promoted: the active model \(active.id) cannot be scored on the current data (\(error))")
-        }
-        return PromotionRule.decide(candidate: newScore, active: activeScore)
-    }
-
-    private func score(model: String, on scans: [PreparedScan]) throws -> PromotionRule.Score {
-        let predictor = try Predictor(model: model)
+        let predictor = try Predictor(model: candidate)
         guard predictor.preprocessing == config.training.preprocessing else {
             throw DaemonError(reason: "it was trained at another input size")
         }
-        var logits: [Float] = []
-        for scan in scans {
-            let input = try scan.input()
-            logits.append(Float(try daemon.gate.background { try predictor.predict(modelInput: input) }))
-        }
-        // Each model judged by the probabilities its reports would give: calibrated when it has a calibration.
-        let quality = ProbabilityQuality(probabilities: logits.map { predictor.probability(logit: Double($0)) },
-                                         labels: scans.map { Float($0.scan.label) })
-        return PromotionRule.Score(accuracy: quality.accuracy, loss: quality.loss)
+        let evaluation = try ModelScoring.evaluate(predictor, on: validation, gate: daemon.gate)
+        return ModelScoring.decide(candidate: evaluation, active: try catalog.activeRun(), on: validation,
+                                   preprocessing: config.training.preprocessing, gate: daemon.gate)
     }
 }
 
