@@ -53,7 +53,7 @@ public final class Stream: @unchecked Sendable {
 
     public init(engine: Engine) throws(EngineError) {
         var stream: dnnl_stream_t?
-        // Flags are passed as the raw value (see PLATFORM.md).
+        // Flags are passed as the raw value: Swift imports the C enum as a struct, the C API takes an unsigned.
         try check(dnnl_stream_create(&stream, engine.handle, UInt32(dnnl_stream_default_flags.rawValue)), "create stream")
         handle = stream!
         self.engine = engine

@@ -3,7 +3,7 @@ import Foundation
 /// Shares the CPU between training and predictions. Training runs each step (and each
 /// validation batch) through `background`; predictions go through `urgent`. A waiting prediction
 /// goes before the next training step, so it waits at most for the step already running.
-/// On two cores, running both at once would slow both (see PLATFORM.md): one at a time.
+/// On two cores, running both at once slows both (oneDNN already uses every core for each): one at a time.
 public final class ComputeGate: @unchecked Sendable {
     private let condition = NSCondition()
     private var busy = false
