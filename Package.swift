@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "UnixSocket", dependencies: ["CSocket"]),
         .target(name: "AtomicFile"),
         .target(name: "SeededRandom"),
+        .target(name: "Version"),
         .target(name: "ContentHash", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: ① Inbox and ingest: reading scans, preprocessing them
@@ -50,14 +51,14 @@ let package = Package(
         .target(name: "CPoolKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("gomp")]),
         .target(name: "Engine", dependencies: ["CDNNL", "CPoolKernels"]),
         .target(name: "Model", dependencies: ["Engine", "SeededRandom", "AtomicFile"]),
-        .target(name: "Training", dependencies: ["Model", "Engine", "Preprocess", "NIfTI", "SeededRandom", "ContentHash", "AtomicFile", "Reports", "Export"]),
+        .target(name: "Training", dependencies: ["Model", "Engine", "Preprocess", "NIfTI", "SeededRandom", "ContentHash", "AtomicFile", "Reports", "Export", "Version"]),
 
         // MARK: ⑤ Outbox: reports and pictures
         .target(name: "Reports", dependencies: ["Zlib"]),
 
         // MARK: The daemon: pure decisions, the control protocol, then the services at the edges
         .target(name: "Scheduling"),
-        .target(name: "ControlProtocol"),
+        .target(name: "ControlProtocol", dependencies: ["Version"]),
         .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket", "Scheduling", "Export", "Preprocess", "ContentHash"]),
         .target(name: "Daemon", dependencies: [
             "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Engine", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",

@@ -1,4 +1,5 @@
 import Foundation
+import Version
 
 /// The control protocol between `ctctl` and `ctd run`: newline-delimited JSON over a Unix stream
 /// socket. A client sends one `Request` per line; the daemon answers each with one or more
@@ -7,8 +8,8 @@ import Foundation
 /// renamed or removed, and `v` changes only for an incompatible change.
 public enum ControlProtocol {
     public static let version = 1
-    /// ctd's release, the one version ctd, ctctl and the daemon report.
-    public static let softwareVersion = "0.3.0"
+    /// ctd's release (`Release.version`), which ctd, ctctl and the daemon report.
+    public static let softwareVersion = Release.version
     /// A request line longer than this is refused and the connection closed.
     public static let maxRequestBytes = 64 * 1024
     /// A response line longer than this is a daemon bug; the client stops reading.

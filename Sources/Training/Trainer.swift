@@ -4,6 +4,7 @@ import Foundation
 import Model
 import Preprocess
 import SeededRandom
+import Version
 
 /// Why a run could not start or continue; `description` is one sentence with what to do.
 public struct TrainingError: Error, CustomStringConvertible {
@@ -260,7 +261,7 @@ public final class Trainer {
             split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? "validation" : "train") },
             skipped: skipped.map { RunReport.SkippedScan(file: $0.0.path, reason: $0.1) },
             epochsCompleted: 0, bestEpoch: nil, best: nil, last: nil, timings: timings,
-            software: ["ctd": "0.1.0", "onednn": Engine.libraryVersion, "precision": compute.precision.rawValue,
+            software: ["ctd": Release.version, "onednn": Engine.libraryVersion, "precision": compute.precision.rawValue,
                        "precision_reason": compute.reason, "cpu_isa": compute.isa.name],
             startedAt: now, updatedAt: now)
     }
