@@ -9,7 +9,17 @@ public enum AtomicFile {
     public struct WriteError: Error, CustomStringConvertible, Equatable {
         public let path: String
         public let reason: String
+        /// The errno that stopped the write, so callers tell a full disk from other failures by kind.
+        public let code: Int32
         public var description: String { "\(path): cannot write: \(reason)" }
+
+        public init(path: String, code: Int32) {
+            (self.path, self.code) = (path, code)
+            reason = String(cString: strerror(code))
+        }
+
+        /// The file system (or the user's quota) is full.
+        public var isOutOfSpace: Bool { code == ENOSPC || code == EDQUOT }
     }
 
     /// The suffix of temporary files; a crash can leave one behind, and start-up may remove them.
@@ -32,33 +42,33 @@ public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(WriteError) {
         let temporary = temporaryName(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw WriteError(path: path, reason: lastError()) }
+        guard fd >= 0 else { throw WriteError(path: path, code: errno) }
         var written = 0
-        let failure: String? = bytes.withUnsafeBytes { raw in
+        let failure: Int32? = bytes.withUnsafeBytes { raw in
             while written < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return lastError()
+                    return errno
                 }
                 written += n
             }
-            return fsync(fd) == 0 ? nil : lastError()
+            return fsync(fd) == 0 ? nil : errno
         }
         if let failure {
             close(fd)
             unlink(temporary)
-            throw WriteError(path: path, reason: failure)
+            throw WriteError(path: path, code: failure)
         }
         guard close(fd) == 0 else {
-            let reason = lastError()
+            let code = errno
             unlink(temporary)
-            throw WriteError(path: path, reason: reason)
+            throw WriteError(path: path, code: code)
         }
         guard rename(temporary, path) == 0 else {
-            let reason = lastError()
+            let code = errno
             unlink(temporary)
-            throw WriteError(path: path, reason: reason)
+            throw WriteError(path: path, code: code)
         }
         syncDirectory(of: path)
     }
@@ -71,6 +81,4 @@ public enum AtomicFile {
         fsync(fd)
         close(fd)
     }
-
-    private static func lastError() -> String { String(cString: strerror(errno)) }
 }

@@ -84,16 +84,17 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Records a failed attempt: the job is queued again, or parked once it has had `maxAttempts`.
-    @discardableResult
-    public func fail(jobID: Int64, error: String, maxAttempts: Int, now: Double) throws -> JobRecord.State {
+    /// Records a failed attempt: the job is queued again, or parked (set aside with its error).
+    public func fail(jobID: Int64, error: String, park: Bool, now: Double) throws {
         try database.write { db in
-            let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM job WHERE id = ?", arguments: [jobID]) ?? maxAttempts
-            let state: JobRecord.State = attempts >= maxAttempts ? .parked : .queued
             try db.execute(sql: "UPDATE job SET state = ?, error = ?, updated_at = ? WHERE id = ?",
-                           arguments: [state.rawValue, error, now, jobID])
-            return state
+                           arguments: [(park ? JobRecord.State.parked : .queued).rawValue, error, now, jobID])
         }
+    }
+
+    /// Whether `error` is SQLite finding the disk full (SQLITE_FULL).
+    public static func isDiskFull(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_FULL
     }
 
     /// At start: jobs left running by a process that died are queued again, or parked when they

@@ -48,18 +48,19 @@ import Testing
         #expect(throws: CatalogError.self) { try Catalog(path: "/proc/ctd-no/ctd.sqlite") }
     }
 
-    @Test func jobsAreQueuedOncePerSubjectAndParkedAfterTooManyFailures() throws {
+    @Test func jobsAreQueuedOncePerSubjectRetriedAndParked() throws {
         let catalog = try catalog
         #expect(try catalog.enqueue(.ingest, subject: "a.nii", now: 1))
         #expect(try !catalog.enqueue(.ingest, subject: "a.nii", now: 2))
         let job = try #require(try catalog.claimNext(.ingest, now: 3))
         #expect(job.state == .running && job.attempts == 1)
         #expect(try catalog.claimNext(.ingest, now: 3) == nil)
-        #expect(try catalog.fail(jobID: job.id, error: "disk full", maxAttempts: 2, now: 4) == .queued)
+        try catalog.fail(jobID: job.id, error: "unreadable", park: false, now: 4)
+        #expect(try catalog.jobs(kind: .ingest, state: .queued).map(\.id) == [job.id])
         let again = try #require(try catalog.claimNext(.ingest, now: 5))
         #expect(again.attempts == 2)
-        #expect(try catalog.fail(jobID: again.id, error: "disk full", maxAttempts: 2, now: 6) == .parked)
-        #expect(try catalog.jobs(kind: .ingest, state: .parked).first?.error == "disk full")
+        try catalog.fail(jobID: again.id, error: "unreadable", park: true, now: 6)
+        #expect(try catalog.jobs(kind: .ingest, state: .parked).first?.error == "unreadable")
         // Once parked, the same subject can be queued anew (a new copy of the file, say).
         #expect(try catalog.enqueue(.ingest, subject: "a.nii", now: 7))
     }

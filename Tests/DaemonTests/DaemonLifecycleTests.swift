@@ -1,7 +1,9 @@
+import AtomicFile
 import CTDTestSupport
 import Catalog
 @testable import Daemon
 import Foundation
+import GRDB
 import Logging
 import Preprocess
 import Testing
@@ -212,10 +214,17 @@ import Testing
         #expect(Daemon.megabytes((8 << 20) - 1) == "7.9 MB")
     }
 
-    @Test func outOfSpaceIsRecognisedFromAnyLayer() {
-        #expect(Daemon.isOutOfSpace(DaemonError(reason: "models/r/last.safetensors: cannot write: \(String(cString: strerror(ENOSPC)))")))
-        #expect(Daemon.isOutOfSpace(DaemonError(reason: "SQLite error 13: database or disk is full - while executing `COMMIT TRANSACTION`")))
-        #expect(!Daemon.isOutOfSpace(DaemonError(reason: "cache/x.npy: cannot write: \(String(cString: strerror(EACCES)))")))
+    @Test func outOfSpaceIsRecognisedByKindFromAnyLayer() throws {
+        #expect(Daemon.failureKind(AtomicFile.WriteError(path: "models/r/last.safetensors", code: ENOSPC)) == .outOfSpace)
+        #expect(Daemon.failureKind(AtomicFile.WriteError(path: "cache/x.npy", code: EDQUOT)) == .outOfSpace)
+        #expect(Daemon.failureKind(AtomicFile.WriteError(path: "cache/x.npy", code: EACCES)) == .transient)
+        #expect(Daemon.failureKind(DaemonError(reason: "archive/a.nii: cannot move the inbox file here", code: ENOSPC)) == .outOfSpace)
+        // The text alone decides nothing.
+        #expect(Daemon.failureKind(DaemonError(reason: "cannot write: \(String(cString: strerror(ENOSPC)))")) == .transient)
+        #expect(Daemon.failureKind(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full")) == .outOfSpace)
+        #expect(Daemon.failureKind(DatabaseError(resultCode: .SQLITE_BUSY)) == .transient)
+        let folderError = NSError(domain: NSCocoaErrorDomain, code: 642, userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+        #expect(Daemon.failureKind(folderError) == .outOfSpace)
     }
 
     @Test func aWorkerWithoutProgressIsReportedStuck() throws {

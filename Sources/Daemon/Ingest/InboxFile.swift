@@ -146,7 +146,7 @@ final class InboxFile: ByteSource {
         guard renameat(folder, name, AT_FDCWD, destination) == 0 else {
             let code = errno
             if code == ENOENT { return .gone }
-            throw DaemonError(reason: "\(destination): cannot move the inbox file here: \(String(cString: strerror(code)))")
+            throw DaemonError(reason: "\(destination): cannot move the inbox file here: \(String(cString: strerror(code)))", code: code)
         }
         var info = stat()
         if lstat(destination, &info) == 0, UInt64(info.st_dev) == device, UInt64(info.st_ino) == inode { return .moved }
@@ -171,6 +171,7 @@ final class InboxFile: ByteSource {
             }
             guard errno == EEXIST || errno == EPERM else { break }
         }
-        throw DaemonError(reason: "\(destination): a file swapped into the inbox during ingest was moved here and cannot be put back: \(String(cString: strerror(errno)))")
+        let code = errno
+        throw DaemonError(reason: "\(destination): a file swapped into the inbox during ingest was moved here and cannot be put back: \(String(cString: strerror(code)))", code: code)
     }
 }

@@ -422,46 +422,57 @@ public final class Daemon: @unchecked Sendable {
     private func ingest(_ job: JobRecord, config: DaemonConfig) {
         let ingestor = makeIngestor(config)
         let subject = shown(job.subject)
-        do {
+        var outcome: Ingestor.Outcome?
+        let end = runJob(job, maxAttempts: config.maxAttempts) { () throws -> Finish in
             // A prediction request is what a person waits for: it goes before training steps, and
             // is answered in the same turn (one wait for the running step, not two).
-            let outcome = try InboxPath.meaning(of: job.subject) == .predictionRequest
+            outcome = try InboxPath.meaning(of: job.subject) == .predictionRequest
                 ? gate.urgent {
                     let outcome = try ingestor.ingest(job.subject, arrived: job.createdAt)
                     if case .archived(let fileID, _, _, true) = outcome { predictNow(fileID: fileID) }
                     return outcome
                 }
                 : ingestor.ingest(job.subject, arrived: job.createdAt)
-            try catalog.complete(jobID: job.id, now: Self.now())
-            switch outcome {
-            case .archived(_, let destination, let duplicate, _):
-                log.info("ingested \(subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(shown(destination))")
-                wakeAll()
-            case .conflicting(_, let destination, let earlier):
-                log.warning("""
-                    \(subject) has the same content as a scan labelled \(InboxPath.labelName(earlier)) but is labelled \
-                    \(InboxPath.labelName(1 - earlier)): the scan is left out of training until the wrong copy is removed \
-                    from archive/ (ctctl scan \(subject) lists both) → \(shown(destination))
-                    """)
-                wakeAll()
-            case .rejected(let destination, let reason):
-                log.error("rejected \(subject): \(FileNaming.printable(reason)) → \(shown(destination))")
-            case .gone:
-                log.notice("\(subject) went away before it was read")
-            case .changed:
-                log.notice("\(subject) changed while it was read: looking at it again as a new arrival")
-                lookAgainLater(job.subject, at: Self.now())
-            case .incomplete(let until):
-                log.notice("\(subject) ends before its header says: taken for a copy in progress, looked at again when it changes (rejected as truncated if still so \(Int(config.incompleteGrace)) s after its last change)")
-                lookAgainLater(job.subject, at: until)
-            case .ignored:
-                break
-            }
-        } catch {
-            if waitForRoom(job, after: error) { return }
-            let parked = (try? catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())) == .parked
-            log.error("ingest of \(subject) failed\(parked ? " for the last time" : ", will retry"): \(error)")
-            if parked { rejectParked(job.subject, reason: "ingest failed \(config.maxAttempts) times: \(error)", ingestor: ingestor) }
+            return .complete
+        }
+        switch end {
+        case .done:
+            if let outcome { report(outcome, of: job, config: config) }
+        case .retrying(let error):
+            log.error("ingest of \(subject) failed, will retry: \(error)")
+        case .parked(let error):
+            log.error("ingest of \(subject) failed for the last time: \(error)")
+            rejectParked(job.subject, reason: "ingest failed \(config.maxAttempts) times: \(error)", ingestor: ingestor)
+        case .released, .waitingForSpace:
+            break
+        }
+    }
+
+    private func report(_ outcome: Ingestor.Outcome, of job: JobRecord, config: DaemonConfig) {
+        let subject = shown(job.subject)
+        switch outcome {
+        case .archived(_, let destination, let duplicate, _):
+            log.info("ingested \(subject)\(duplicate ? " (already known: same content as an earlier scan)" : "") → \(shown(destination))")
+            wakeAll()
+        case .conflicting(_, let destination, let earlier):
+            log.warning("""
+                \(subject) has the same content as a scan labelled \(InboxPath.labelName(earlier)) but is labelled \
+                \(InboxPath.labelName(1 - earlier)): the scan is left out of training until the wrong copy is removed \
+                from archive/ (ctctl scan \(subject) lists both) → \(shown(destination))
+                """)
+            wakeAll()
+        case .rejected(let destination, let reason):
+            log.error("rejected \(subject): \(FileNaming.printable(reason)) → \(shown(destination))")
+        case .gone:
+            log.notice("\(subject) went away before it was read")
+        case .changed:
+            log.notice("\(subject) changed while it was read: looking at it again as a new arrival")
+            lookAgainLater(job.subject, at: Self.now())
+        case .incomplete(let until):
+            log.notice("\(subject) ends before its header says: taken for a copy in progress, looked at again when it changes (rejected as truncated if still so \(Int(config.incompleteGrace)) s after its last change)")
+            lookAgainLater(job.subject, at: until)
+        case .ignored:
+            break
         }
     }
 
@@ -486,15 +497,8 @@ public final class Daemon: @unchecked Sendable {
         guard let model = state.withLock({ active }), hasRoom() else { return }
         do {
             guard let job = try catalog.claim(.predict, subject: String(fileID), now: Self.now()) else { return }
-            do {
-                try predict(job, model: model, holdingGate: true)
-                try catalog.complete(jobID: job.id, now: Self.now())
-            } catch {
-                // The prediction thread retries it.
-                if waitForRoom(job, after: error) { return }
-                try catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())
-                log.error("prediction for file \(fileID) failed: \(error)")
-            }
+            // A failure here leaves it to the prediction thread.
+            logPrediction(runJob(job, maxAttempts: config.maxAttempts) { try predict(job, model: model, holdingGate: true); return .complete }, of: job)
         } catch {
             log.error("predict: \(error)")
         }
@@ -508,18 +512,19 @@ public final class Daemon: @unchecked Sendable {
             guard hasRoom() else { _ = pause(5, since: seen); continue }
             do {
                 guard let job = try catalog.claimNext(.predict, now: Self.now()) else { _ = pause(1, since: seen); continue }
-                do {
-                    try predict(job, model: model)
-                    try catalog.complete(jobID: job.id, now: Self.now())
-                } catch {
-                    if waitForRoom(job, after: error) { continue }
-                    let state = try catalog.fail(jobID: job.id, error: "\(error)", maxAttempts: config.maxAttempts, now: Self.now())
-                    log.error("prediction for file \(job.subject) failed\(state == .parked ? " for the last time" : ", will retry"): \(error)")
-                }
+                logPrediction(runJob(job, maxAttempts: config.maxAttempts) { try predict(job, model: model); return .complete }, of: job)
             } catch {
                 log.error("predict: \(error)")
                 _ = pause(1, since: seen)
             }
+        }
+    }
+
+    private func logPrediction(_ end: JobEnd, of job: JobRecord) {
+        switch end {
+        case .retrying(let error): log.error("prediction for file \(job.subject) failed, will retry: \(error)")
+        case .parked(let error): log.error("prediction for file \(job.subject) failed for the last time: \(error)")
+        case .done, .released, .waitingForSpace: break
         }
     }
 
@@ -688,22 +693,32 @@ public final class Daemon: @unchecked Sendable {
         }
         guard proceed else { try catalog.release(jobID: job.id, now: Self.now()); return }
         defer { state.withLock { training = nil } }
-        let runJob = TrainingJob(daemon: self, job: job, config: config, cancellation: cancellation)
-        let outcome = try runJob.run()
-        switch outcome {
-        case .suspended:
-            try catalog.release(jobID: job.id, now: Self.now())
-            log.notice("training run \(job.subject) suspended; it resumes on the next start")
-        case .ended(let run):
-            try catalog.complete(jobID: job.id, now: Self.now())
-            if run.promoted { loadModel(run) }
-        case .outOfSpace(let error):
-            if !waitForRoom(job, after: error) { try catalog.release(jobID: job.id, now: Self.now()) }
-        case .failed(let reason, let recurs):
-            let parked = try catalog.fail(jobID: job.id, error: reason, maxAttempts: recurs ? 1 : 2, now: Self.now()) == .parked
-            let next = recurs ? "; not retried, as it would fail the same way: fix the cause, then ctctl retrain"
-                : parked ? "; not retried again" : "; it will be retried"
-            log.error("training run \(job.subject) failed: \(reason)\(next)")
+        var ended: RunRecord?
+        let end = runJob(job, maxAttempts: TrainingJob.maxAttempts) { () throws -> Finish in
+            switch try TrainingJob(daemon: self, job: job, config: config, cancellation: cancellation).run() {
+            case .ended(let run):
+                ended = run
+                return .complete
+            case .suspended:
+                log.notice("training run \(job.subject) suspended; it resumes on the next start")
+                return .release
+            case .outOfSpace(let error):
+                throw error
+            case .failed(let reason, let recurs):
+                throw TrainingFailure(reason: reason, recurs: recurs)
+            }
+        }
+        switch end {
+        case .done:
+            if let ended, ended.promoted { loadModel(ended) }
+        case .retrying(let error):
+            log.error("training run \(job.subject) failed: \(error); it will be retried")
+        case .parked(let error as TrainingFailure) where error.recurs:
+            log.error("training run \(job.subject) failed: \(error); not retried, as it would fail the same way: fix the cause, then ctctl retrain")
+        case .parked(let error):
+            log.error("training run \(job.subject) failed: \(error); not retried again")
+        case .released, .waitingForSpace:
+            break
         }
     }
 
@@ -753,14 +768,15 @@ public final class Daemon: @unchecked Sendable {
         return room
     }
 
-    /// After a failure: when the disk is what ran out, the job goes back to the queue without
-    /// counting an attempt. True when it did.
-    private func waitForRoom(_ job: JobRecord, after error: any Error) -> Bool {
-        if Self.isOutOfSpace(error), let free = freeSpace(folders.root) {
-            let reserve = config.minFreeBytes
-            state.withLock { space.writeFailed(free: free, reserve: reserve) }
-        }
-        guard !hasRoom() else { return false }
+    /// A write failed for want of space: the bar for "room" rises until that much is free.
+    func noteFailedWrite() {
+        guard let free = freeSpace(folders.root) else { return }
+        let reserve = config.minFreeBytes
+        state.withLock { space.writeFailed(free: free, reserve: reserve) }
+    }
+
+    /// Returns a job to the queue, without counting the attempt, to wait for disk space.
+    func releaseForSpace(_ job: JobRecord, after error: any Error) {
         log.warning("\(job.kind.rawValue) of \(job.subject) waits for disk space: \(error)")
         do {
             try catalog.release(jobID: job.id, now: Self.now())
@@ -769,13 +785,6 @@ public final class Daemon: @unchecked Sendable {
             log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue yet: \(error)")
             state.withLock { unreleased.append(job) }
         }
-        return true
-    }
-
-    /// Whether an error (from any layer: files, checkpoints, SQLite) is the disk being full.
-    static func isOutOfSpace(_ error: any Error) -> Bool {
-        let text = "\(error)"
-        return [String(cString: strerror(ENOSPC)), String(cString: strerror(EDQUOT)), "database or disk is full"].contains { text.contains($0) }
     }
 
     /// "disk full: 3 MB free", or nil while there is room.
@@ -798,6 +807,8 @@ public final class Daemon: @unchecked Sendable {
 /// A problem of the daemon's own state, in one sentence.
 public struct DaemonError: Error, CustomStringConvertible {
     public let reason: String
-    public init(reason: String) { self.reason = reason }
+    /// The errno behind it, when a system call failed (so a full disk is known by kind).
+    public let code: Int32?
+    public init(reason: String, code: Int32? = nil) { (self.reason, self.code) = (reason, code) }
     public var description: String { reason }
 }

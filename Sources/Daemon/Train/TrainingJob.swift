@@ -74,10 +74,11 @@ struct TrainingJob {
                                      cancellation: cancellation, gate: daemon.gate, runID: runID).run(resume: folderState == .interrupted)
             }
         } catch {
-            if Daemon.isOutOfSpace(error) { return .outOfSpace(error) }
+            let kind = Daemon.failureKind(error)
+            if kind == .outOfSpace { return .outOfSpace(error) }
             try catalog.endRun(id: runID, state: "failed", bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
                                error: "\(error)", now: Daemon.now())
-            return .failed("\(error)", recurs: Self.willRecur(error))
+            return .failed("\(error)", recurs: kind == .recurring)
         }
         if report.status == .running { return .suspended }
         try catalog.endRun(id: runID, state: report.status.rawValue, bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
@@ -92,16 +93,9 @@ struct TrainingJob {
         return .ended(try catalog.run(id: runID)!)
     }
 
-    /// Whether a failure would happen again on a retry: oneDNN lacking a primitive for these
-    /// shapes and types, or settings or data the trainer refuses. Out of memory, I/O and runtime
-    /// errors may pass, so those runs are retried.
-    static func willRecur(_ error: any Error) -> Bool {
-        switch error {
-        case let error as EngineError: [.unimplemented, .invalidArguments].contains(error.status)
-        case is TrainingError, is PrecisionError, is Architecture.SizeError: true
-        default: false
-        }
-    }
+    /// Attempts at a run before it is parked: a run is long, so a failure that may pass (out of
+    /// memory, I/O) gets one retry; one that would recur (`Daemon.failureKind`) none.
+    static let maxAttempts = 2
 
     /// Scores the new model and the active one on today's validation set (which may have grown
     /// since the active model was trained) and applies `PromotionRule`.
