@@ -43,7 +43,10 @@ public enum ShardFile {
             throw ExportError("shard", "shape is not [n, 1, \(x), \(y), \(z)]")
         }
         let sample = x * y * z
-        guard count >= 0, bytes.count - headerEnd == count * sample * 4 else { throw ExportError("shard", "data size does not match its shape") }
+        // The count is a stranger's number: compared by division, so no product can overflow.
+        guard count >= 0, sample > 0, (bytes.count - headerEnd) % (sample * 4) == 0, (bytes.count - headerEnd) / (sample * 4) == count else {
+            throw ExportError("shard", "data size does not match its shape")
+        }
         return (0..<count).map { row in
             let start = headerEnd + row * sample * 4
             return [Float](unsafeUninitializedCapacity: sample) { out, initialised in

@@ -1,4 +1,5 @@
 import Export
+import Foundation
 import XCTest
 
 final class ShardFileTests: XCTestCase {
@@ -23,5 +24,19 @@ final class ShardFileTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("data size"), "\(error)")
         }
         XCTAssertThrowsError(try ShardFile.decodeRows(Array(bytes.prefix(8)), x: 1, y: 2, z: 2))
+    }
+
+    func testAHostileCountIsRefusedWithoutOverflowing() {
+        for count in ["9223372036854775807", "4611686018427387904", "-1", "x"] {
+            var bytes = ShardFile.encode(rows: [[1, 2, 3, 4]], x: 1, y: 2, z: 2)
+            let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            var header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
+            header = header.replacingOccurrences(of: "(1, 1,", with: "(\(count), 1,")
+            let padded = Array(header.utf8).prefix(headerLength)
+            bytes.replaceSubrange(10..<(10 + headerLength), with: padded + [UInt8](repeating: 0x20, count: headerLength - padded.count))
+            XCTAssertThrowsError(try ShardFile.decodeRows(bytes, x: 1, y: 2, z: 2), "count \(count)") { error in
+                XCTAssertTrue(["data size does not match", "shape is not"].contains { "\(error)".contains($0) }, "count \(count): \(error)")
+            }
+        }
     }
 }
