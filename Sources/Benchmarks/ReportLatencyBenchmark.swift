@@ -123,7 +123,7 @@ public struct ReportLatencyBenchmark {
         try checkpoint.write(to: folder + "/best.safetensors")
         let catalog = daemon.catalog
         try catalog.startRun(id: "bench-initial", folder: folder, reason: "benchmark", trainCount: 0, validationCount: 0, now: 0)
-        try catalog.endRun(id: "bench-initial", state: "finished", bestEpoch: 1, valLoss: 0.69, valAcc: 0.5, valAUC: nil, error: nil, now: 0)
+        try catalog.endRun(id: "bench-initial", state: .finished, bestEpoch: 1, valLoss: 0.69, valAcc: 0.5, valAUC: nil, error: nil, now: 0)
         try catalog.activate(runID: "bench-initial")
     }
 

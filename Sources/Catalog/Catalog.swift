@@ -466,14 +466,15 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Scans by label ("normal", "abnormal", "none", or "conflict" when labelled both ways) and state.
-    public func scanCounts() throws -> [String: Int] {
+    /// Scans by label and state.
+    public func scanCounts() throws -> ScanCounts {
         try database.read { db in
-            var counts: [String: Int] = [:]
+            var counts = ScanCounts()
             for row in try Row.fetchAll(db, sql: "SELECT label, label_conflict, state, count(*) AS n FROM scan GROUP BY label, label_conflict, state") {
                 let label: Int? = row["label"]
-                let name = row["label_conflict"] as Bool ? "conflict" : label.map { $0 == 0 ? "normal" : "abnormal" } ?? "none"
-                counts["\(name)/\(row["state"] as String)", default: 0] += row["n"] as Int
+                let group: ScanCounts.Label = row["label_conflict"] as Bool ? .conflict : label.map { $0 == 0 ? .normal : .abnormal } ?? .none
+                guard let state = ScanRecord.State(rawValue: row["state"]) else { continue }
+                counts[group, state] += row["n"] as Int
             }
             return counts
         }
@@ -534,12 +535,12 @@ public final class Catalog: Sendable {
         }
     }
 
-    public func endRun(id: String, state: String, bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?,
+    public func endRun(id: String, state: RunRecord.State, bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?,
                        error: String?, now: Double) throws {
         try database.write { db in
             try db.execute(sql: """
                 UPDATE run SET state = ?, best_epoch = ?, val_loss = ?, val_acc = ?, val_auc = ?, error = ?, ended_at = ? WHERE id = ?
-                """, arguments: [state, bestEpoch, valLoss, valAcc, valAUC, error, now, id])
+                """, arguments: [state.rawValue, bestEpoch, valLoss, valAcc, valAUC, error, now, id])
         }
     }
 

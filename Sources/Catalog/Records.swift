@@ -80,9 +80,16 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord {
 }
 
 public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord {
+    /// Stored as this text (the schema's CHECK lists the same values).
+    public enum State: String, Codable, Sendable {
+        case running, finished
+        case stoppedEarly = "stopped early"
+        case cancelled, failed
+    }
+
     public var id: String
     public var folder: String
-    public var state: String
+    public var state: State
     public var reason: String
     public var trainCount: Int
     public var validationCount: Int
@@ -150,5 +157,35 @@ public struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord {
         case id, decision, report
         case fileID = "file_id", scanID = "scan_id", runID = "run_id"
         case probabilityAbnormal = "probability_abnormal", createdAt = "created_at"
+    }
+}
+
+/// How many scans there are of each label and state.
+public struct ScanCounts: Sendable, Equatable {
+    public enum Label: String, CaseIterable, Sendable {
+        case normal, abnormal
+        /// Unlabelled: prediction requests.
+        case none
+        /// The same content labelled both ways.
+        case conflict
+    }
+
+    private var counts: [Label: [ScanRecord.State: Int]] = [:]
+
+    public init() {}
+
+    public subscript(label: Label, state: ScanRecord.State) -> Int {
+        get { counts[label]?[state] ?? 0 }
+        set { counts[label, default: [:]][state] = newValue }
+    }
+
+    /// Labelled scans that were read (those labelled both ways included).
+    public var labelledCached: Int { self[.normal, .cached] + self[.abnormal, .cached] + self[.conflict, .cached] }
+
+    /// As `ctctl status --json` has always given them: "label/state" keys, e.g. "normal/cached".
+    public var byName: [String: Int] {
+        var named: [String: Int] = [:]
+        for (label, states) in counts { for (state, count) in states where count > 0 { named["\(label.rawValue)/\(state.rawValue)"] = count } }
+        return named
     }
 }

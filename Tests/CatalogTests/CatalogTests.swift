@@ -111,7 +111,9 @@ import Testing
         #expect(file.outcome == .rejected && file.error == "not a NIfTI file")
         #expect(try catalog.scan(hash: Self.hash(9))?.state == .rejected)
         #expect(try catalog.isDestinationTaken("/rejected/bad.nii"))
-        #expect(try catalog.scanCounts()["none/rejected"] == 1)
+        let counts = try catalog.scanCounts()
+        #expect(counts[.none, .rejected] == 1 && counts[.normal, .cached] == 0 && counts.labelledCached == 0)
+        #expect(counts.byName == ["none/rejected": 1], "the keys ctctl status --json has always given")
     }
 
     @Test func trainingDataNeedsALabelAndACacheEntryForTheCurrentParameters() throws {
@@ -136,10 +138,10 @@ import Testing
         try catalog.startRun(id: "run-a", folder: "/m/a", reason: "requested", trainCount: 10, validationCount: 4, now: 100)
         try catalog.recordEpoch(EpochRow(runID: "run-a", epoch: 1, loss: 0.7, acc: 0.5, valLoss: 0.69, valAcc: 0.5, valAUC: nil, seconds: 3,
                                          valBestAcc: 0.75, valAccCalibrated: 0.7, valECECalibrated: 0.04))
-        try catalog.endRun(id: "run-a", state: "finished", bestEpoch: 1, valLoss: 0.69, valAcc: 0.5, valAUC: 0.6, error: nil, now: 110)
+        try catalog.endRun(id: "run-a", state: .finished, bestEpoch: 1, valLoss: 0.69, valAcc: 0.5, valAUC: 0.6, error: nil, now: 110)
         try catalog.decidePromotion(runID: "run-a", promote: true, note: "promoted: no model was active")
         try catalog.startRun(id: "run-b", folder: "/m/b", reason: "20 new labelled scans", trainCount: 20, validationCount: 8, now: 200)
-        try catalog.endRun(id: "run-b", state: "stopped early", bestEpoch: 3, valLoss: 0.9, valAcc: 0.4, valAUC: nil, error: nil, now: 210)
+        try catalog.endRun(id: "run-b", state: .stoppedEarly, bestEpoch: 3, valLoss: 0.9, valAcc: 0.4, valAUC: nil, error: nil, now: 210)
         try catalog.decidePromotion(runID: "run-b", promote: false, note: "not promoted: worse")
         #expect(try catalog.activeRun()?.id == "run-a")
         #expect(try catalog.run(id: "run-b")?.promotionNote == "not promoted: worse")

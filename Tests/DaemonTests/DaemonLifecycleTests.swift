@@ -145,14 +145,14 @@ import Testing
         // "running" in the catalog and its job open.
         let catalog = try Catalog(path: config.folders.catalog)
         let ended = try #require(try catalog.activeRun())
-        #expect(ended.state == "finished")
+        #expect(ended.state == .finished)
         try catalog.startRun(id: ended.id, folder: ended.folder, reason: "test", trainCount: 0, validationCount: 0, now: 0)
         #expect(try catalog.enqueue(.train, subject: ended.id, now: 0))
 
         config.retrain.minNewLabels = 1000
-        try run(config) { (try? $0.catalog.run(id: ended.id))??.state != "running" }
+        try run(config) { (try? $0.catalog.run(id: ended.id))??.state != .running }
         let after = try #require(try catalog.run(id: ended.id))
-        #expect(after.state == "finished" && after.error == nil, "\(after)")
+        #expect(after.state == .finished && after.error == nil, "\(after)")
         #expect(try catalog.epochs(runID: ended.id).map(\.epoch) == [1, 2])
         #expect(try catalog.jobCounts()["train"]?["parked"] == nil)
     }
@@ -163,7 +163,7 @@ import Testing
         try run(config) { (try? $0.catalog.activeRun()) != nil }
         let catalog = try Catalog(path: config.folders.catalog)
         let run = try #require(try catalog.activeRun())
-        #expect(run.state == "finished" && run.valAcc != nil)
+        #expect(run.state == .finished && run.valAcc != nil)
         #expect(try catalog.epochs(runID: run.id).map(\.epoch) == [1])
     }
 

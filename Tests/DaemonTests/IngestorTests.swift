@@ -68,7 +68,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: destination))
         let note = try String(contentsOfFile: destination + ".error.txt", encoding: .utf8)
         #expect(note.hasPrefix("CT-0/bad.nii: ") && note.contains(reason) && note.split(separator: "\n").count == 1)
-        #expect(try catalog.scanCounts()["normal/rejected"] == 1)
+        #expect(try catalog.scanCounts()[.normal, .rejected] == 1)
     }
 
     @Test func aFileThatWentAwayOrIsNotAScanIsLeftAlone() throws {
@@ -130,7 +130,7 @@ import Testing
 
     @Test func symlinksFIFOsAndFoldersAreNeverRead() throws {
         let outside = folder.path + "/outside.nii.gz"
-        FileManager.default.createFile(atPath: outside, contents: Data(try SmallScans.niftiBytes(index: 4, abnormal: true)))
+        _ = FileManager.default.createFile(atPath: outside, contents: Data(try SmallScans.niftiBytes(index: 4, abnormal: true)))
         try FileManager.default.createSymbolicLink(atPath: folders.inbox + "/CT-23/link.nii.gz", withDestinationPath: outside)
         try FileManager.default.createDirectory(atPath: folders.inbox + "/ward", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: folders.inbox + "/ward/sub", withDestinationPath: folder.path)

@@ -129,7 +129,7 @@ import Testing
         #expect(try catalog.activeRun() != nil)
         // Both runs ended (the killed one resumed after the restart), each epoch recorded once.
         let runs = try catalog.runs()
-        #expect(runs.count == 2 && runs.allSatisfy { $0.state != "running" }, "\(runs)")
+        #expect(runs.count == 2 && runs.allSatisfy { $0.state != .running }, "\(runs)")
         for run in runs { #expect(try catalog.epochs(runID: run.id).map(\.epoch) == [1, 2]) }
         #expect(FileManager.default.fileExists(atPath: try #require(try catalog.activeRun()).folder + "/curves.png"))
     }

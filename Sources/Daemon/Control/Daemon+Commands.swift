@@ -94,7 +94,7 @@ extension Daemon {
         return StatusInfo(
             version: DaemonVersion.string, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
             stateDirectory: folders.root, watching: isPaused ? "paused" : "watching \(folders.inbox)", paused: isPaused,
-            queues: try catalog.jobCounts(), scans: try catalog.scanCounts(), activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info,
+            queues: try catalog.jobCounts(), scans: try catalog.scanCounts().byName, activeModel: active.map { summary($0, activeID: $0.id) }, training: tracker.info,
             problems: try problems(), compute: ComputeInfo(cpuISA: InstructionSet.effective.name, oneDNN: Engine.libraryVersion,
                                                        precision: config.precision.precision.rawValue, precisionReason: config.precision.reason),
             nextTraining: isTraining ? nil : {
@@ -108,7 +108,7 @@ extension Daemon {
     private func problems() throws -> [String]? {
         var found: [String] = []
         if let space = spaceProblem { found.append(space + " (free space or lower limits.min_free_bytes; work resumes by itself)") }
-        if let last = try catalog.runs(limit: 1).first, last.state == "failed", let error = last.error {
+        if let last = try catalog.runs(limit: 1).first, last.state == .failed, let error = last.error {
             // A parked job is not retried: someone must fix the cause (a queued one retries by itself).
             let parked = try catalog.jobs(kind: .train, state: .parked).contains { $0.subject == last.id }
             found.append("training run \(last.id) failed: \(error)" + (parked ? " (not retried: fix the cause, then ctctl retrain)" : " (retrying)"))
@@ -117,7 +117,7 @@ extension Daemon {
     }
 
     func summary(_ run: RunRecord, activeID: String?) -> RunSummary {
-        RunSummary(id: run.id, state: run.state, reason: run.reason, startedAt: PredictionReport.timestamp(run.startedAt),
+        RunSummary(id: run.id, state: run.state.rawValue, reason: run.reason, startedAt: PredictionReport.timestamp(run.startedAt),
                    endedAt: run.endedAt.map(PredictionReport.timestamp), trainCount: run.trainCount, validationCount: run.validationCount,
                    bestEpoch: run.bestEpoch, valLoss: run.valLoss, valAcc: run.valAcc, valAUC: run.valAUC,
                    active: run.id == activeID, promotionNote: run.promotionNote, error: run.error, origin: run.origin.rawValue, source: run.source)
@@ -294,7 +294,7 @@ extension Daemon {
         while true {
             // Ended, and if promoted, already serving (a `predict` right after gets the new model;
             // a model that fails to load is in the log, and the answer comes 30 s later anyway).
-            if let run = try catalog.run(id: runID), run.state != "running", tracker.info?.runID != runID {
+            if let run = try catalog.run(id: runID), run.state != .running, tracker.info?.runID != runID {
                 endedAt = endedAt ?? Date()
             }
             if let endedAt, let run = try catalog.run(id: runID),
@@ -315,9 +315,9 @@ extension Daemon {
 
     private func promote(_ id: String, by peer: Peer) throws -> String {
         guard let run = try catalog.run(id: id) else { throw ControlError(.notFound, "no training run \"\(id)\" (ctctl runs lists them)") }
-        guard run.state != "running" else { throw ControlError(.badRequest, "run \(id) is still training") }
+        guard run.state != .running else { throw ControlError(.badRequest, "run \(id) is still training") }
         guard FileManager.default.fileExists(atPath: run.folder + "/best.safetensors") else {
-            throw ControlError(.badRequest, "run \(id) has no best.safetensors to serve (it \(run.state) before its first epoch)")
+            throw ControlError(.badRequest, "run \(id) has no best.safetensors to serve (it \(run.state.rawValue) before its first epoch)")
         }
         _ = try Predictor(model: run.folder)  // refuse a checkpoint that does not load before switching
         try catalog.activate(runID: id)

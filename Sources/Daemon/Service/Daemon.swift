@@ -725,8 +725,7 @@ public final class Daemon: @unchecked Sendable {
     // MARK: Status
 
     public func statusLine() -> String {
-        let counts = (try? catalog.scanCounts()) ?? [:]
-        let labelled = counts.filter { !$0.key.hasPrefix("none") && $0.key.hasSuffix("/cached") }.values.reduce(0, +)
+        let labelled = (try? catalog.scanCounts())?.labelledCached ?? 0
         let queued = (try? catalog.jobCount(kind: .ingest, state: .queued)) ?? 0
         let waiting = (try? catalog.jobCount(kind: .predict, state: .queued)) ?? 0
         let model = activeRunID ?? "none yet"

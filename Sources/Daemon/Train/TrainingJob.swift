@@ -76,12 +76,12 @@ struct TrainingJob {
         } catch {
             let kind = Daemon.failureKind(error)
             if kind == .outOfSpace { return .outOfSpace(error) }
-            try catalog.endRun(id: runID, state: "failed", bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
+            try catalog.endRun(id: runID, state: .failed, bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
                                error: "\(error)", now: Daemon.now())
             return .failed("\(error)", recurs: kind == .recurring)
         }
         if report.status == .running { return .suspended }
-        try catalog.endRun(id: runID, state: report.status.rawValue, bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
+        try catalog.endRun(id: runID, state: RunRecord.State(report.status), bestEpoch: report.bestEpoch, valLoss: report.best?.validationLoss,
                            valAcc: report.best?.validationAccuracy, valAUC: report.best?.validationAUC, error: nil, now: Daemon.now())
         if report.status == .cancelled || report.bestEpoch == nil {
             try catalog.decidePromotion(runID: runID, promote: false, note: "not promoted: the run was cancelled")
@@ -148,5 +148,17 @@ final class CatalogProgress: TrainingProgress {
                                           valAcc: r.validationAccuracy, valAUC: r.validationAUC, seconds: r.seconds,
                                           valBestAcc: r.validationBestAccuracy, valAccCalibrated: r.calibratedValidationAccuracy,
                                           valECECalibrated: r.calibratedValidationECE))
+    }
+}
+
+extension RunRecord.State {
+    /// A run's end as run.json says it (the same words).
+    init(_ status: RunReport.Status) {
+        switch status {
+        case .running: self = .running
+        case .finished: self = .finished
+        case .stoppedEarly: self = .stoppedEarly
+        case .cancelled: self = .cancelled
+        }
     }
 }
