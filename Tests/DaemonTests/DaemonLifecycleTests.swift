@@ -210,8 +210,8 @@ import Testing
     }
 
     @Test func freeSpaceJustUnderALimitDoesNotReadAsEqualToIt() {
-        #expect(Daemon.megabytes(8 << 20) == "8.0 MB")
-        #expect(Daemon.megabytes((8 << 20) - 1) == "7.9 MB")
+        #expect(RoomKeeper.megabytes(8 << 20) == "8.0 MB")
+        #expect(RoomKeeper.megabytes((8 << 20) - 1) == "7.9 MB")
     }
 
     @Test func outOfSpaceIsRecognisedByKindFromAnyLayer() throws {

@@ -205,7 +205,7 @@ import Testing
     @Test func aMoveThatFailsRecordsNothingAndLeavesTheFile() throws {
         drop(try SmallScans.niftiBytes(index: 9, abnormal: false), as: "CT-0/m.nii.gz")
         try FileManager.default.removeItem(atPath: folders.archive)
-        FileManager.default.createFile(atPath: folders.archive, contents: Data())  // archive/ is a file: no folder can be made
+        _ = FileManager.default.createFile(atPath: folders.archive, contents: Data())  // archive/ is a file: no folder can be made
         #expect(throws: (any Error).self) { try ingestor.ingest("CT-0/m.nii.gz", arrived: 1) }
         #expect(try catalog.files().isEmpty && catalog.scans().isEmpty)
         #expect(FileManager.default.fileExists(atPath: folders.inbox + "/CT-0/m.nii.gz"))

@@ -107,7 +107,7 @@ extension Daemon {
     /// reason that would recur (it is not retried).
     private func problems() throws -> [String]? {
         var found: [String] = []
-        if let space = spaceProblem { found.append(space + " (free space or lower limits.min_free_bytes; work resumes by itself)") }
+        if let space = room.problem { found.append(space + " (free space or lower limits.min_free_bytes; work resumes by itself)") }
         if let last = try catalog.runs(limit: 1).first, last.state == .failed, let error = last.error {
             // A parked job is not retried: someone must fix the cause (a queued one retries by itself).
             let parked = try catalog.jobs(kind: .train, state: .parked).contains { $0.subject == last.id }

@@ -42,20 +42,15 @@ public final class Daemon: @unchecked Sendable {
     private var watching = false
     private var active: (runID: String, predictor: Predictor)?
     public let startedAt = Date()
-    /// Free bytes in the state folder's file system (nil: unknown); tests replace it.
-    let freeSpace: @Sendable (String) -> Int64?
-    /// Whether there is room in the state folder (`Scheduling.DiskSpace`).
-    private var space = DiskSpace()
-    /// Jobs that could not even be returned to the queue while the disk was full.
-    private var unreleased: [JobRecord] = []
+    /// Whether there is room in the state folder to work.
+    private(set) var room: RoomKeeper!
     /// Inbox files to look at again at a time (copies in progress; files that changed during ingest).
     private var lookAgain: [String: Double] = [:]
 
     public init(config: DaemonConfig, loader: ConfigLoader? = nil, logger: Logger,
-                freeSpace: @escaping @Sendable (String) -> Int64? = Daemon.fileSystemFreeBytes) throws {
+                freeSpace: @escaping @Sendable (String) -> Int64? = RoomKeeper.fileSystemFreeBytes) throws {
         currentConfig = config
         self.loader = loader
-        self.freeSpace = freeSpace
         log = logger
         folders = config.folders
         for folder in folders.all {
@@ -75,6 +70,11 @@ public final class Daemon: @unchecked Sendable {
             throw DaemonError(reason: "\(folders.root): another ctd is using this state folder; stop it first")
         }
         catalog = try Catalog(path: folders.catalog)
+        room = RoomKeeper(root: folders.root, catalog: catalog, log: logger, freeSpace: freeSpace, reserve: { [unowned self] in config.minFreeBytes }) {
+            [unowned self] in
+            state.withLock { rescanRequested = true }  // files the watcher could not queue meanwhile
+            wakeAll()
+        }
     }
 
     deinit { close(folderLock) }
@@ -357,7 +357,7 @@ public final class Daemon: @unchecked Sendable {
                     if try catalog.enqueue(.ingest, subject: relative, now: now) { wakeAll() }
                 } catch {
                     // The file stays in the inbox; a rescan within 30 s (or once disk space is back) finds it again.
-                    let diskFull = state.withLock { space.shortAt != nil }
+                    let diskFull = room.isShort
                     log.log(level: diskFull ? .debug : .error, "cannot queue \(shown(relative)) for ingest: \(error); it stays in the inbox and is picked up again")
                     lastRescan = min(lastRescan, now - config.rescanSeconds + 30)
                 }
@@ -730,77 +730,13 @@ public final class Daemon: @unchecked Sendable {
         let waiting = (try? catalog.jobCount(kind: .predict, state: .queued)) ?? 0
         let model = activeRunID ?? "none yet"
         let trainingNow = state.withLock { training != nil }
-        let space = spaceProblem.map { ", \($0)" } ?? ""
+        let space = room.problem.map { ", \($0)" } ?? ""
         return "\(labelled) labelled scans, \(queued) to ingest, \(waiting) predictions waiting, model \(model)\(trainingNow ? ", training" : "")\(space)"
     }
 
     // MARK: Disk space
 
-    /// Whether the state folder has at least `limits.min_free_bytes` free. Below that, ingest,
-    /// predictions and training wait (files stay in the inbox, nothing counts as a failed
-    /// attempt) so that a full disk never costs a scan or corrupts the catalog; work resumes by
-    /// itself once space returns. Logs each change once.
-    func hasRoom() -> Bool {
-        guard let free = freeSpace(folders.root) else { return true }
-        let reserve = config.minFreeBytes  // (config takes the state lock itself)
-        let (room, change) = state.withLock { space.observe(free: free, reserve: reserve) }
-        switch change {
-        case .none:
-            break
-        case .cameBack(let free):
-            log.notice("disk space is back in \(folders.root) (\(Self.megabytes(free)) free): resuming ingest, predictions and training")
-            let stranded = state.withLock { () -> [JobRecord] in
-                rescanRequested = true  // files the watcher could not queue meanwhile
-                defer { unreleased = [] }
-                return unreleased
-            }
-            for job in stranded {
-                do { try catalog.release(jobID: job.id, now: Self.now()) } catch {
-                    log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error); it is retried on the next start")
-                }
-            }
-            wakeAll()
-        case .ranOut(let free, let needed, let afterFailedWrite):
-            let why = afterFailedWrite ? "a write ran out of space; waiting for \(Self.megabytes(needed))" : "less than limits.min_free_bytes (\(Self.megabytes(needed)))"
-            log.error("\(folders.root) has \(Self.megabytes(free)) free, \(why): ingest, predictions and training wait until space is freed; files stay in the inbox")
-        }
-        return room
-    }
-
-    /// A write failed for want of space: the bar for "room" rises until that much is free.
-    func noteFailedWrite() {
-        guard let free = freeSpace(folders.root) else { return }
-        let reserve = config.minFreeBytes
-        state.withLock { space.writeFailed(free: free, reserve: reserve) }
-    }
-
-    /// Returns a job to the queue, without counting the attempt, to wait for disk space.
-    func releaseForSpace(_ job: JobRecord, after error: any Error) {
-        log.warning("\(job.kind.rawValue) of \(job.subject) waits for disk space: \(error)")
-        do {
-            try catalog.release(jobID: job.id, now: Self.now())
-        } catch {
-            // Not even the catalog could be written: try again once there is room.
-            log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue yet: \(error)")
-            state.withLock { unreleased.append(job) }
-        }
-    }
-
-    /// "disk full: 3 MB free", or nil while there is room.
-    var spaceProblem: String? {
-        state.withLock { space.shortAt }.map { "disk full: \(Self.megabytes($0)) free in \(folders.root)" }
-    }
-
-    public static func fileSystemFreeBytes(_ path: String) -> Int64? {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return nil }
-        return Int64(info.f_bavail) * Int64(info.f_frsize)
-    }
-
-    /// Rounded down, so that free space just under a limit never reads as equal to it.
-    static func megabytes(_ bytes: Int64) -> String {
-        String(format: "%.1f MB", (Double(bytes) / 1_048_576 * 10).rounded(.down) / 10)
-    }
+    func hasRoom() -> Bool { room.hasRoom() }
 }
 
 /// A problem of the daemon's own state, in one sentence.

@@ -45,10 +45,10 @@ extension Daemon {
             }
         } catch {
             let kind = Self.failureKind(error)
-            if kind == .outOfSpace { noteFailedWrite() }
+            if kind == .outOfSpace { room.noteFailedWrite() }
             switch JobFailure.action(kind, attempts: job.attempts, maxAttempts: maxAttempts, room: hasRoom()) {
             case .waitForSpace:
-                releaseForSpace(job, after: error)
+                room.releaseForSpace(job, after: error)
                 return .waitingForSpace
             case let action:
                 do { try catalog.fail(jobID: job.id, error: "\(error)", park: action == .park, now: Self.now()) } catch let recording {
