@@ -39,7 +39,7 @@ let package = Package(
 
         // MARK: ① Inbox and ingest: reading scans, preprocessing them
         .target(name: "NIfTI", dependencies: ["Zlib"]),
-        .target(name: "Preprocess", dependencies: ["NIfTI"]),
+        .target(name: "Preprocess", dependencies: ["NIfTI", "AtomicFile", "ContentHash"]),
 
         // MARK: ② Cache: the catalog of scans, cache tensors, jobs, runs and predictions
         .target(name: "Catalog", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),

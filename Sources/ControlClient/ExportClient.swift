@@ -41,19 +41,13 @@ public enum ExportClient {
 
     /// A cache tensor in the network's layout, if it is the one the catalog recorded.
     static func tensor(_ entry: ExportListing.Entry, parameters: PreprocessParameters) throws(ExportError) -> [Float] {
-        guard let data = FileManager.default.contents(atPath: entry.tensor) else {
-            let reason = access(entry.tensor, F_OK) == 0 ? "permission denied (join the daemon's group, e.g. `sudo usermod -aG ctd $USER`)" : "missing"
-            throw ExportError(entry.tensor, "cannot read the cache tensor: \(reason)")
+        let cache = TensorCache(folder: (entry.tensor as NSString).deletingLastPathComponent, parameters: parameters)
+        switch cache.read(entry.tensor, checksum: entry.checksum) {
+        case .success(let grid): return ModelInput.values(grid)
+        case .failure(let problem) where problem.reason == "permission denied":
+            throw ExportError(entry.tensor, "cannot read the cache tensor: permission denied (join the daemon's group, e.g. `sudo usermod -aG ctd $USER`)")
+        case .failure(let problem):
+            throw ExportError(entry.tensor, "cannot use the cache tensor: \(problem.reason) (the daemon rebuilds it when it next uses it)")
         }
-        let bytes = [UInt8](data)
-        guard ContentHash.sha256(bytes) == entry.checksum else {
-            throw ExportError(entry.tensor, "the cache tensor does not match the catalog's checksum (the daemon rebuilds it when it next uses it)")
-        }
-        let grid: VoxelGrid
-        do { grid = try NumPyFile.decode(bytes).grid } catch { throw ExportError(entry.tensor, error.description) }
-        guard grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth else {
-            throw ExportError(entry.tensor, "the cache tensor is \(grid.nx)×\(grid.ny)×\(grid.nz), not \(parameters.width)×\(parameters.height)×\(parameters.depth)")
-        }
-        return ModelInput.values(grid)
     }
 }

@@ -102,13 +102,14 @@ public enum LabelledScans {
                                cacheFolder: String?, reader: NIfTIReader = NIfTIReader(), memoryBudget: Int = PreparedScan.memoryBudget,
                                onEach: (Int) -> Void = { _ in }) -> (prepared: [PreparedScan], skipped: [(LabelledScan, String)]) {
         let preprocessor = Preprocessor(parameters)
+        let cache = cacheFolder.map { TensorCache(folder: $0, parameters: parameters) }
         let inMemory = PreparedScan.fitInMemory(count: scans.count, parameters: parameters, budget: memoryBudget)
         var prepared: [PreparedScan] = []
         var skipped: [(LabelledScan, String)] = []
         for (index, scan) in scans.enumerated() {
             onEach(index)
-            let cached = cacheFolder.map { "\($0)/\(scan.hash)-\(parameters.key).npy" }
-            var grid = cached.flatMap { readCached($0, parameters: parameters) }
+            let cached = cache?.path(hash: scan.hash)
+            var grid = cached.flatMap { try? cache!.read($0).get() }
             if grid == nil {
                 do {
                     grid = preprocessor.run(try reader.read(path: scan.path))
@@ -116,32 +117,21 @@ public enum LabelledScans {
                     skipped.append((scan, error.description))
                     continue
                 }
-                if let cached, let grid {
-                    try? FileManager.default.createDirectory(atPath: cacheFolder!, withIntermediateDirectories: true)
-                    try? AtomicFile.write(NumPyFile.encode(grid), to: cached)
+                if let cache, let grid {
+                    try? FileManager.default.createDirectory(atPath: cache.folder, withIntermediateDirectories: true)
+                    try? cache.write(grid, hash: scan.hash)
                 }
             }
             let isValidation = ValidationSplit.isValidation(hash: scan.hash, fraction: validationFraction)
-            if !inMemory, let cached, FileManager.default.fileExists(atPath: cached) {
+            if !inMemory, let cache, let cached, FileManager.default.fileExists(atPath: cached) {
                 prepared.append(PreparedScan(scan: scan, isValidation: isValidation) {
-                    try cachedTensor(cached, scan: scan, parameters: parameters, reader: reader)
+                    // If it went missing or bad since, the scan is preprocessed anew.
+                    try (try? cache.read(cached).get()) ?? Preprocessor(parameters).run(try reader.read(path: scan.path))
                 })
             } else {
                 prepared.append(PreparedScan(scan: scan, grid: grid!, isValidation: isValidation))
             }
         }
         return (prepared, skipped)
-    }
-
-    /// A cache tensor read again; if it went missing or bad since, the scan is preprocessed anew.
-    private static func cachedTensor(_ path: String, scan: LabelledScan, parameters: PreprocessParameters, reader: NIfTIReader) throws -> VoxelGrid {
-        try readCached(path, parameters: parameters) ?? Preprocessor(parameters).run(try reader.read(path: scan.path))
-    }
-
-    /// A cache tensor of the expected size, or nil when it is missing or unreadable.
-    private static func readCached(_ path: String, parameters: PreprocessParameters) -> VoxelGrid? {
-        guard let data = FileManager.default.contents(atPath: path), let grid = try? NumPyFile.decode([UInt8](data)).grid,
-              grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth else { return nil }
-        return grid
     }
 }

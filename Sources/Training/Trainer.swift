@@ -181,14 +181,14 @@ public final class Trainer {
                                   elapsed: seconds(since: epochStart))
         }
         let validationStart = DispatchTime.now()
-        let recalibration = config.recalibrationScans(training: train.count)
-        if recalibration > 0 {
-            // The first scans of the fixed training order (the same population every epoch), not
-            // augmented; a batch at a time, so predictions waiting at the gate go in between.
+        let recalibration = config.recalibrationSample(training: train.count)
+        if !recalibration.isEmpty {
+            // A seeded sample of the training set (the same population every epoch, both classes),
+            // not augmented; a batch at a time, so predictions waiting at the gate go in between.
             network.beginRecalibration()
-            for start in stride(from: 0, to: recalibration, by: config.batchSize) {
+            for start in stride(from: 0, to: recalibration.count, by: config.batchSize) {
                 if cancellation.isCancelled { network.finishRecalibration(); return nil }
-                let inputs = try train[start..<(start + config.batchSize)].flatMap { try $0.input() }
+                let inputs = try recalibration[start..<(start + config.batchSize)].flatMap { try train[$0].input() }
                 try gate.background { try network.accumulateStatistics(inputs) }
             }
             network.finishRecalibration()

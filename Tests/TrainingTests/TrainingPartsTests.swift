@@ -18,6 +18,21 @@ import Testing
         #expect(config.problems.contains { $0.contains("batchnorm_recalibration") })
     }
 
+    /// The training set arrives in folder order (CT-0/ first): the recalibration sample must mix
+    /// the classes, and be the same every epoch and on a resume.
+    @Test func recalibrationSamplesTheWholeTrainingSetNotItsFirstScans() {
+        let config = TrainingConfig()
+        let labels = [Int](repeating: 0, count: 72) + [Int](repeating: 1, count: 72)
+        let sample = config.recalibrationSample(training: labels.count)
+        #expect(sample.count == 28 && Set(sample).count == 28 && sample.allSatisfy { (0..<144).contains($0) })
+        let abnormal = sample.filter { labels[$0] == 1 }.count
+        #expect((8...20).contains(abnormal), "both classes, about evenly: \(abnormal) of 28 abnormal")
+        #expect(config.recalibrationSample(training: labels.count) == sample)
+        var other = config
+        other.seed += 1
+        #expect(other.recalibrationSample(training: labels.count) != sample)
+    }
+
     func hash(_ i: Int) -> String {
         var x = UInt64(i) &* 0x9E37_79B9_7F4A_7C15
         x ^= x >> 29; x &*= 0xBF58_476D_1CE4_E5B9; x ^= x >> 32

@@ -2,6 +2,7 @@
 no harm" rule), early stopping, the augmentation, and precise BatchNorm's scan count. Each
 mirrors a Swift type in Sources/Training; tests/test_recipe.py checks them against ctd's."""
 import math
+import random
 
 import torch
 from torch.nn import functional as F
@@ -155,6 +156,14 @@ def recalibration_scans(training_count, batch_size, setting=None):
     """How many training scans precise BatchNorm averages over (ctd's TrainingConfig)."""
     wanted = setting if setting is not None else min(256, max(16, training_count // 5))
     return min(wanted, training_count) // batch_size * batch_size
+
+
+def recalibration_sample(train_indices, batch_size, seed, setting=None):
+    """The training scans precise BatchNorm averages over: a seeded sample, the same every epoch.
+    Not the first ones: an export lists CT-0/ before CT-23/, and statistics of one class alone
+    shift every logit (ctd's TrainingConfig.recalibrationSample)."""
+    count = recalibration_scans(len(train_indices), batch_size, setting)
+    return random.Random(seed ^ 0xB47C4A115EED0001).sample(list(train_indices), count)
 
 
 def rotate_planes(batch, degrees):

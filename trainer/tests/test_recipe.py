@@ -57,6 +57,13 @@ class RecipeTests(unittest.TestCase):
         self.assertEqual(recipe.recalibration_scans(144, 2, setting=0), 0)
         self.assertEqual(recipe.recalibration_scans(144, 4, setting=30), 28)
 
+    def test_the_recalibration_sample_mixes_the_classes_and_stays_put(self):
+        indices = list(range(144))  # as an export lists them: 72 normal, then 72 abnormal
+        sample = recipe.recalibration_sample(indices, 2, seed=1)
+        self.assertEqual(len(set(sample)), 28)
+        self.assertTrue(8 <= sum(1 for i in sample if i >= 72) <= 20, sample)
+        self.assertEqual(sample, recipe.recalibration_sample(indices, 2, seed=1))
+
     def test_rotation_turns_each_xy_plane_about_its_centre(self):
         batch = torch.rand(2, 1, 9, 9, 4)
         self.assertTrue(torch.allclose(recipe.rotate_planes(batch, [0.0, 0.0]), batch, atol=1e-6))

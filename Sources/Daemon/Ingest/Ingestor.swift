@@ -74,7 +74,7 @@ public struct Ingestor: Sendable {
                                                    now: arrived)
             return try place(input, file) { .rejected(destination: file.destination, reason: "\(error.reason)") }
         }
-        let tensor = try Self.writeCacheTensor(Preprocessor(parameters).run(volume), hash: hash, parameters: parameters, folders: folders)
+        let tensor = try TensorCache(folder: folders.cache, parameters: parameters).write(Preprocessor(parameters).run(volume), hash: hash)
         let facts = HeaderFacts(file: name, header: volume.header, compressed: input.head == [0x1f, 0x8b], problems: volume.warnings)
         let destination = try uniqueDestination(under: folders.archive, relative: relative, hash: hash)
         let item = Catalog.Ingested(inboxPath: relative, name: name, hash: hash, size: Int64(size), label: label,
@@ -159,16 +159,6 @@ public struct Ingestor: Sendable {
         }
         try withdraw(file, note: file.destination + FileNaming.noteSuffix)
         return false
-    }
-
-    /// Writes a scan's preprocessed tensor into the cache (atomically), named by content hash and
-    /// preprocessing parameters; returns where, and the checksum the catalog keeps.
-    public static func writeCacheTensor(_ grid: VoxelGrid, hash: String, parameters: PreprocessParameters,
-                                        folders: StateFolders) throws -> (path: String, checksum: String) {
-        let bytes = NumPyFile.encode(grid)
-        let path = "\(folders.cache)/\(hash)-\(parameters.key).npy"
-        try AtomicFile.write(bytes, to: path)
-        return (path, ContentHash.sha256(bytes))
     }
 
     /// archive/CT-0/a.nii.gz, or archive/CT-0/a-1f3e5a7c.nii.gz when that name is taken; shortened

@@ -482,7 +482,7 @@ public final class Daemon: @unchecked Sendable {
         let parameters = config.training.preprocessing
         guard let (scan, original) = try catalog.scansMissingCache(key: parameters.key).first else { return false }
         do {
-            _ = try rebuildCacheTensor(scan: scan, parameters: parameters, limits: config.limits, original: original)
+            _ = try rebuildCacheTensor(scan: scan, cache: TensorCache(folder: folders.cache, parameters: parameters), limits: config.limits, original: original)
         } catch {
             log.error("cannot rebuild the cache tensor of \(scan.name) from \(original): \(error)")
             throw error
@@ -589,20 +589,19 @@ public final class Daemon: @unchecked Sendable {
     ///   earlier in the same run and read again for a training batch (4 MB need not be hashed twice).
     func cachedGrid(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String,
                     verify: Bool = true) throws -> VoxelGrid {
+        let cache = TensorCache(folder: folders.cache, parameters: parameters)
         if let entry = try catalog.cacheEntry(scanID: scan.id, key: parameters.key),
-           let data = FileManager.default.contents(atPath: entry.path), !verify || ContentHash.sha256(Array(data)) == entry.checksum,
-           let grid = try? NumPyFile.decode(Array(data)).grid,
-           grid.nx == parameters.width, grid.ny == parameters.height, grid.nz == parameters.depth {
+           let grid = try? cache.read(entry.path, checksum: verify ? entry.checksum : nil).get() {
             return grid
         }
-        return try rebuildCacheTensor(scan: scan, parameters: parameters, limits: limits, original: original)
+        return try rebuildCacheTensor(scan: scan, cache: cache, limits: limits, original: original)
     }
 
     /// Preprocesses the archived original again and records the new cache tensor.
-    private func rebuildCacheTensor(scan: ScanRecord, parameters: PreprocessParameters, limits: ReadLimits, original: String) throws -> VoxelGrid {
-        let grid = Preprocessor(parameters).run(try NIfTIReader(limits: limits).read(path: original))
-        let tensor = try Ingestor.writeCacheTensor(grid, hash: scan.hash, parameters: parameters, folders: folders)
-        try catalog.setCacheEntry(scanID: scan.id, key: parameters.key, path: tensor.path, checksum: tensor.checksum, now: Self.now())
+    private func rebuildCacheTensor(scan: ScanRecord, cache: TensorCache, limits: ReadLimits, original: String) throws -> VoxelGrid {
+        let grid = Preprocessor(cache.parameters).run(try NIfTIReader(limits: limits).read(path: original))
+        let tensor = try cache.write(grid, hash: scan.hash)
+        try catalog.setCacheEntry(scanID: scan.id, key: cache.parameters.key, path: tensor.path, checksum: tensor.checksum, now: Self.now())
         return grid
     }
 
