@@ -181,7 +181,7 @@ public final class Trainer {
                                   elapsed: seconds(since: epochStart))
         }
         let validationStart = DispatchTime.now()
-        let recalibration = config.recalibrationSample(training: train.count)
+        let recalibration = config.recalibrationSample(labels: train.map(\.scan.label))
         if !recalibration.isEmpty {
             // A seeded sample of the training set (the same population every epoch, both classes),
             // not augmented; a batch at a time, so predictions waiting at the gate go in between.

@@ -23,14 +23,20 @@ import Testing
     @Test func recalibrationSamplesTheWholeTrainingSetNotItsFirstScans() {
         let config = TrainingConfig()
         let labels = [Int](repeating: 0, count: 72) + [Int](repeating: 1, count: 72)
-        let sample = config.recalibrationSample(training: labels.count)
+        let sample = config.recalibrationSample(labels: labels)
         #expect(sample.count == 28 && Set(sample).count == 28 && sample.allSatisfy { (0..<144).contains($0) })
-        let abnormal = sample.filter { labels[$0] == 1 }.count
-        #expect((8...20).contains(abnormal), "both classes, about evenly: \(abnormal) of 28 abnormal")
-        #expect(config.recalibrationSample(training: labels.count) == sample)
+        #expect(sample.filter { labels[$0] == 1 }.count == 14, "each class in its share of the training set")
+        #expect(config.recalibrationSample(labels: labels) == sample)
         var other = config
         other.seed += 1
-        #expect(other.recalibrationSample(training: labels.count) != sample)
+        #expect(other.recalibrationSample(labels: labels) != sample)
+        // Uneven classes keep their shares: 35 scans, 17 normal and 18 abnormal, 16 drawn.
+        let uneven = [Int](repeating: 0, count: 17) + [Int](repeating: 1, count: 18)
+        let drawn = config.recalibrationSample(labels: uneven)
+        #expect(drawn.count == 16 && drawn.filter { uneven[$0] == 0 }.count == 8)
+        var three = config
+        three.batchNormRecalibration = 5
+        #expect(three.recalibrationSample(labels: [0, 1, 1, 0, 1, 1, 1]).count == 4, "whole batches")
     }
 
     func hash(_ i: Int) -> String {
