@@ -158,12 +158,26 @@ def recalibration_scans(training_count, batch_size, setting=None):
     return min(wanted, training_count) // batch_size * batch_size
 
 
-def recalibration_sample(train_indices, batch_size, seed, setting=None):
-    """The training scans precise BatchNorm averages over: a seeded sample, the same every epoch.
-    Not the first ones: an export lists CT-0/ before CT-23/, and statistics of one class alone
-    shift every logit (ctd's TrainingConfig.recalibrationSample)."""
+def recalibration_sample(train_indices, labels, batch_size, seed, setting=None):
+    """The training scans precise BatchNorm averages over: a seeded sample, the same every epoch,
+    each class in its share of the training set (ctd's TrainingConfig.recalibrationSample). Not
+    the first ones: an export lists CT-0/ before CT-23/, and statistics of one class alone shift
+    every logit."""
     count = recalibration_scans(len(train_indices), batch_size, setting)
-    return random.Random(seed ^ 0xB47C4A115EED0001).sample(list(train_indices), count)
+    if count == 0:
+        return []
+    generator = random.Random(seed ^ 0xB47C4A115EED0001)
+    classes = sorted(set(labels))
+    groups = [[i for i, label in zip(train_indices, labels) if label == c] for c in classes]
+    for group in groups:
+        generator.shuffle(group)
+    exact = [len(g) * count / len(train_indices) for g in groups]
+    quota = [int(e) for e in exact]
+    for index in sorted(range(len(groups)), key=lambda k: -(exact[k] - quota[k]))[:count - sum(quota)]:
+        quota[index] += 1
+    sample = [i for group, q in zip(groups, quota) for i in group[:q]]
+    generator.shuffle(sample)
+    return sample
 
 
 def rotate_planes(batch, degrees):

@@ -168,7 +168,8 @@ def train(args, group):
                                                               shuffle=True, seed=args.seed, drop_last=True)
     loader = torch.utils.data.DataLoader(ScanDataset(export, train_indices), batch_size=args.batch_size, sampler=sampler, drop_last=True,
                                          num_workers=args.workers, pin_memory=group.device.type == "cuda", persistent_workers=args.workers > 0)
-    recalibration = recipe.recalibration_sample(train_indices, args.batch_size, args.seed, args.batchnorm_recalibration)
+    recalibration = recipe.recalibration_sample(train_indices, [export.scans[i]["label"] for i in train_indices], args.batch_size,
+                                                args.seed, args.batchnorm_recalibration)
     labels_of = {i: float(export.scans[i]["label"]) for i in range(len(export.scans))}
 
     run_id = "torch-" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)

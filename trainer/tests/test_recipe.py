@@ -59,10 +59,13 @@ class RecipeTests(unittest.TestCase):
 
     def test_the_recalibration_sample_mixes_the_classes_and_stays_put(self):
         indices = list(range(144))  # as an export lists them: 72 normal, then 72 abnormal
-        sample = recipe.recalibration_sample(indices, 2, seed=1)
+        labels = [0] * 72 + [1] * 72
+        sample = recipe.recalibration_sample(indices, labels, 2, seed=1)
         self.assertEqual(len(set(sample)), 28)
-        self.assertTrue(8 <= sum(1 for i in sample if i >= 72) <= 20, sample)
-        self.assertEqual(sample, recipe.recalibration_sample(indices, 2, seed=1))
+        self.assertEqual(sum(1 for i in sample if i >= 72), 14, "each class in its share")
+        self.assertEqual(sample, recipe.recalibration_sample(indices, labels, 2, seed=1))
+        uneven = recipe.recalibration_sample(list(range(35)), [0] * 17 + [1] * 18, 2, seed=1)
+        self.assertEqual((len(uneven), sum(1 for i in uneven if i < 17)), (16, 8), "as ctd draws them")
 
     def test_rotation_turns_each_xy_plane_about_its_centre(self):
         batch = torch.rand(2, 1, 9, 9, 4)
