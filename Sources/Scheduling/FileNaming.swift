@@ -13,6 +13,12 @@ public enum FileNaming {
     public static let noteSuffix = ".error.txt"
 
     /// `.nii.gz`, `.nii` or "" (another kind of name).
+    /// The tag that tells copies of a name apart, attempt by attempt: none, then the content
+    /// hash's first 8 digits, then those and a counter ("", "-1f3e5a7c", "-1f3e5a7c-2", ...).
+    public static func tag(attempt: Int, hash: String) -> String {
+        attempt == 0 ? "" : attempt == 1 ? "-\(hash.prefix(8))" : "-\(hash.prefix(8))-\(attempt)"
+    }
+
     public static func scanExtension(of name: String) -> String {
         for suffix in [".nii.gz", ".nii"] where name.hasSuffix(suffix) { return suffix }
         return ""

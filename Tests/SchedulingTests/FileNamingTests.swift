@@ -6,6 +6,12 @@ import Testing
 @Suite struct FileNamingTests {
     static func lastName(_ path: String) -> String { String(path.split(separator: "/").last!) }
 
+    @Test func copiesOfANameAreToldApartByOneTagRule() {
+        let hash = "1f3e5a7c" + String(repeating: "0", count: 56)
+        #expect((0..<4).map { FileNaming.tag(attempt: $0, hash: hash) } == ["", "-1f3e5a7c", "-1f3e5a7c-2", "-1f3e5a7c-3"])
+        #expect(Set((0..<1000).map { FileNaming.tag(attempt: $0, hash: hash) }).count == 1000)
+    }
+
     @Test func shortNamesAreKeptAsTheyAre() {
         #expect(FileNaming.destination(under: "/s/archive", relative: "CT-0/a.nii.gz") == "/s/archive/CT-0/a.nii.gz")
         #expect(FileNaming.destination(under: "/s/archive", relative: "CT-0/a.nii.gz", tag: "-1f3e5a7c") == "/s/archive/CT-0/a-1f3e5a7c.nii.gz")

@@ -165,8 +165,7 @@ public struct Ingestor: Sendable {
     /// to fit the file system's limits with room for `.error.txt` (see `FileNaming`).
     private func uniqueDestination(under folder: String, relative: String, hash: String) throws -> String {
         for attempt in 0..<1000 {
-            let tag = attempt == 0 ? "" : attempt == 1 ? "-\(hash.prefix(8))" : "-\(hash.prefix(8))-\(attempt - 1)"
-            let candidate = FileNaming.destination(under: folder, relative: relative, tag: tag)
+            let candidate = FileNaming.destination(under: folder, relative: relative, tag: FileNaming.tag(attempt: attempt, hash: hash))
             var info = stat()
             if try !catalog.isDestinationTaken(candidate), lstat(candidate, &info) != 0 { return candidate }
         }

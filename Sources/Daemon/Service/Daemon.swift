@@ -573,8 +573,7 @@ public final class Daemon: @unchecked Sendable {
     /// outbox/<name>: the request's name, with a tag when another request already took it.
     private func outboxStem(for file: FileRecord) throws -> String {
         for attempt in 0..<1000 {
-            let tag = attempt == 0 ? "" : "-\(file.hash.prefix(8))" + (attempt == 1 ? "" : "-\(attempt)")
-            let stem = FileNaming.reportStem(under: folders.outbox, relative: file.inboxPath, tag: tag)
+            let stem = FileNaming.reportStem(under: folders.outbox, relative: file.inboxPath, tag: FileNaming.tag(attempt: attempt, hash: file.hash))
             guard let data = FileManager.default.contents(atPath: stem + ".json") else { return stem }
             // The same request again (a retry after a crash): overwrite its own report.
             if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], (object["file_id"] as? NSNumber)?.int64Value == file.id {
