@@ -109,8 +109,9 @@ struct Ellipse: RowShape {
     func contains(_ x: Double, _ y: Double) -> Bool { radius2(x, y) <= 1 }
 }
 
-/// Working buffers for drawing one 2-D slice; allocated once per phantom and reused.
-struct Canvas {
+/// Working buffers for drawing one 2-D slice; allocated once per phantom, reused for every
+/// slice, and freed with the canvas (a class, so no copy can free them twice or keep them alive).
+final class Canvas {
     let nx: Int, ny: Int
     let sx: Double, sy: Double
     /// Hounsfield units being drawn.
@@ -140,7 +141,7 @@ struct Canvas {
         clipHi = .allocate(capacity: ny)
     }
 
-    func deallocate() {
+    deinit {
         value.deallocate(); label.deallocate(); texture.deallocate(); boneDepth.deallocate()
         lesion.deallocate(); clipLo.deallocate(); clipHi.deallocate()
     }

@@ -56,7 +56,6 @@ public struct PhantomGenerator: Sendable {
         let (lesions, involvement) = abnormal ? anatomy.lesions(rng: &rng) : ([], 0)
         let renderer = Renderer(anatomy: anatomy, lesions: lesions, vessels: vessels,
                                 seed: SeededGenerator.mix64(key ^ 0xBB67_AE85_84CA_A73B), rng: &rng)
-        defer { renderer.deallocate() }
 
         let plane = anatomy.n * anatomy.n
         let total = plane * anatomy.nz

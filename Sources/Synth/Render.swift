@@ -47,8 +47,6 @@ struct Renderer {
         tableLabel = tl
     }
 
-    func deallocate() { canvas.deallocate() }
-
     /// Renders slice k (0 = inferior) into `out` (nx·ny int16 values).
     func render(slice k: Int, into out: UnsafeMutablePointer<Int16>) {
         let a = anatomy, c = canvas
