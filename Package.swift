@@ -83,7 +83,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
-            "ControlClient", "ControlProtocol", "Export",
+            "ControlClient", "ControlProtocol", "Export", "UnixSocket",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

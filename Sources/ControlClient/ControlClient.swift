@@ -117,7 +117,7 @@ public final class ControlClient {
         while pending.isEmpty {
             let received: [UInt8]
             do {
-                received = try socket.receive().bytes
+                received = try socket.receive()
             } catch {
                 throw ClientError("lost the connection to ctd at \(path): \(error)", exitCode: 69)
             }

@@ -10,17 +10,16 @@ public struct SocketError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(path): cannot \(operation): \(String(cString: strerror(code)))" }
 }
 
-/// One end of a Unix stream socket. Owns its descriptor (closed on deinit); no pointer escapes.
+/// One end of a Unix stream socket. Owns its descriptor (closed when the socket ends); no pointer escapes.
 public final class UnixSocket: @unchecked Sendable {
-    public let descriptor: Int32
+    private let owned: OwnedDescriptor
     public let path: String
+    public var descriptor: Int32 { owned.raw }
 
     public init(adopting descriptor: Int32, path: String) {
-        self.descriptor = descriptor
+        owned = OwnedDescriptor(adopting: descriptor)
         self.path = path
     }
-
-    deinit { close(descriptor) }
 
     /// Connects to a listening socket.
     public static func connect(to path: String) throws(SocketError) -> UnixSocket {
@@ -96,19 +95,27 @@ public final class UnixSocket: @unchecked Sendable {
         }
     }
 
-    /// Receives what is there (at most `maxCount` bytes) and any descriptor sent with it.
+    /// Receives what is there (at most `maxCount` bytes). A descriptor sent with it goes into
+    /// `descriptor`, closing the one there (one file per request: a second is not kept).
     /// Empty bytes mean the peer closed the connection.
-    public func receive(maxCount: Int = 65536) throws(SocketError) -> (bytes: [UInt8], descriptor: Int32?) {
+    public func receive(maxCount: Int = 65536, descriptor: inout OwnedDescriptor?) throws(SocketError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: maxCount)
         var received: Int32 = -1
         while true {
-            let count = buffer.withUnsafeMutableBytes { raw in ctd_receive_with_descriptor(descriptor, raw.baseAddress, raw.count, &received) }
+            let count = buffer.withUnsafeMutableBytes { raw in ctd_receive_with_descriptor(owned.raw, raw.baseAddress, raw.count, &received) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw SocketError(path: path, operation: "receive", code: errno)
             }
-            return (Array(buffer.prefix(count)), received >= 0 ? received : nil)
+            if received >= 0 { descriptor = OwnedDescriptor(adopting: received) }
+            return Array(buffer.prefix(count))
         }
+    }
+
+    /// Receives bytes only: a descriptor sent with them is closed.
+    public func receive(maxCount: Int = 65536) throws(SocketError) -> [UInt8] {
+        var ignored: OwnedDescriptor?
+        return try receive(maxCount: maxCount, descriptor: &ignored)
     }
 
     /// Stops further sends and receives (wakes a thread blocked on this socket).

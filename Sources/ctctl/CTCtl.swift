@@ -4,6 +4,7 @@ import ControlProtocol
 import Export
 import Foundation
 import Glibc
+import UnixSocket
 
 /// `ctctl`: operates a running `ctd` over its Unix socket. Commands only parse and delegate.
 ///
@@ -217,15 +218,14 @@ struct Predict: ParsableCommand {
         var failed = false
         try connection.run { client throws(ClientError) in
             for file in files {
-                let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-                guard descriptor >= 0 else {
-                    connection.report(ClientError("\(file): cannot open: \(String(cString: strerror(errno)))", code: "cannot_open"), file: file)
+                let descriptor: OwnedDescriptor
+                do throws(SocketError) { descriptor = try OwnedDescriptor(openingForReading: file) } catch {
+                    connection.report(ClientError("\(file): cannot open: \(String(cString: strerror(error.code)))", code: "cannot_open"), file: file)
                     failed = true
                     continue
                 }
-                defer { close(descriptor) }
                 do throws(ClientError) {
-                    let result = try client.call(.predict, target: file, attaching: descriptor)
+                    let result = try client.call(.predict, target: file, attaching: descriptor.raw)
                     try connection.print(result) { value in
                         let p = try value.decode(PredictResult.self)
                         return (["\(p.file):"] + p.sentences.map { "  " + $0 }).joined(separator: "\n")
@@ -332,11 +332,12 @@ struct Import: ParsableCommand {
         var isDirectory: ObjCBool = false
         let file = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) && isDirectory.boolValue ? model + "/best.safetensors" : model
         try connection.run { client throws(ClientError) in
-            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw ClientError("\(file): cannot open: \(String(cString: strerror(errno)))", code: "cannot_open") }
-            defer { close(descriptor) }
+            let descriptor: OwnedDescriptor
+            do throws(SocketError) { descriptor = try OwnedDescriptor(openingForReading: file) } catch {
+                throw ClientError("\(file): cannot open: \(String(cString: strerror(error.code)))", code: "cannot_open")
+            }
             let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
-            let result = try client.call(.importModel, target: absolute, promotion: force ? .forced : promote ? .guarded : nil, attaching: descriptor)
+            let result = try client.call(.importModel, target: absolute, promotion: force ? .forced : promote ? .guarded : nil, attaching: descriptor.raw)
             try connection.print(result) { Formatting.importResult(try $0.decode(ImportResult.self)) }
         }
     }

@@ -198,14 +198,14 @@ import Testing
         #expect(try daemon.catalog.files().isEmpty, "nothing is ingested while the disk is full")
         #expect(try FileManager.default.contentsOfDirectory(atPath: labelled).count == 3, "the scans wait in the inbox")
         #expect(daemon.statusLine().contains("disk full: 1.0 MB free"))
-        let problems = try daemon.status().problems ?? []
+        let problems = try daemon.commands.status().problems ?? []
         #expect(problems.count == 1 && problems[0].contains("min_free_bytes"))
 
         free.bytes = 50 << 30
         #expect(DaemonProcess.wait(20) { (try? daemon.catalog.labelledScans(key: config.training.preprocessing.key).count) == 3 })
         // A file is recorded, then moved, then marked moved: wait for the last mark.
         #expect(DaemonProcess.wait(10) { (try? daemon.catalog.files().allSatisfy { $0.outcome == .archived && $0.moved }) == true })
-        let after = try daemon.status().problems
+        let after = try daemon.commands.status().problems
         #expect(after == nil && !daemon.statusLine().contains("disk full"))
     }
 
@@ -215,24 +215,24 @@ import Testing
     }
 
     @Test func outOfSpaceIsRecognisedByKindFromAnyLayer() throws {
-        #expect(Daemon.failureKind(AtomicFile.WriteError(path: "models/r/last.safetensors", code: ENOSPC)) == .outOfSpace)
-        #expect(Daemon.failureKind(AtomicFile.WriteError(path: "cache/x.npy", code: EDQUOT)) == .outOfSpace)
-        #expect(Daemon.failureKind(AtomicFile.WriteError(path: "cache/x.npy", code: EACCES)) == .transient)
-        #expect(Daemon.failureKind(DaemonError(reason: "archive/a.nii: cannot move the inbox file here", code: ENOSPC)) == .outOfSpace)
+        #expect(JobRunner.failureKind(AtomicFile.WriteError(path: "models/r/last.safetensors", code: ENOSPC)) == .outOfSpace)
+        #expect(JobRunner.failureKind(AtomicFile.WriteError(path: "cache/x.npy", code: EDQUOT)) == .outOfSpace)
+        #expect(JobRunner.failureKind(AtomicFile.WriteError(path: "cache/x.npy", code: EACCES)) == .transient)
+        #expect(JobRunner.failureKind(DaemonError(reason: "archive/a.nii: cannot move the inbox file here", code: ENOSPC)) == .outOfSpace)
         // The text alone decides nothing.
-        #expect(Daemon.failureKind(DaemonError(reason: "cannot write: \(String(cString: strerror(ENOSPC)))")) == .transient)
-        #expect(Daemon.failureKind(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full")) == .outOfSpace)
-        #expect(Daemon.failureKind(DatabaseError(resultCode: .SQLITE_BUSY)) == .transient)
+        #expect(JobRunner.failureKind(DaemonError(reason: "cannot write: \(String(cString: strerror(ENOSPC)))")) == .transient)
+        #expect(JobRunner.failureKind(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full")) == .outOfSpace)
+        #expect(JobRunner.failureKind(DatabaseError(resultCode: .SQLITE_BUSY)) == .transient)
         let folderError = NSError(domain: NSCocoaErrorDomain, code: 642, userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
-        #expect(Daemon.failureKind(folderError) == .outOfSpace)
+        #expect(JobRunner.failureKind(folderError) == .outOfSpace)
     }
 
     @Test func aWorkerWithoutProgressIsReportedStuck() throws {
         let daemon = try Daemon(config: config(size: 48), logger: Self.logger)
-        daemon.beat("ingest-0")
+        daemon.heartbeats.beat("ingest-0")
         let now = Date().timeIntervalSince1970
-        #expect(daemon.stuckWorkers(now: now + 1).isEmpty)
-        #expect(daemon.stuckWorkers(now: now + Daemon.stuckAfter + 1) == ["ingest-0"])
+        #expect(daemon.heartbeats.stuck(now: now + 1).isEmpty)
+        #expect(daemon.heartbeats.stuck(now: now + Heartbeats.stuckAfter + 1) == ["ingest-0"])
     }
 }
 

@@ -171,7 +171,7 @@ import Testing
     @Test func aTruncatedFileIsACopyInProgressUntilTheGraceEnds() throws {
         let bytes = try SmallScans.niftiBytes(index: 7, abnormal: true)
         drop(Array(bytes.prefix(bytes.count / 2)), as: "CT-23/slow.nii.gz")
-        let modified = try #require(Daemon.observation(folders.inbox + "/CT-23/slow.nii.gz")).modified
+        let modified = try #require(WatchWorker.observation(folders.inbox + "/CT-23/slow.nii.gz")).modified
         #expect(try ingestor.ingest("CT-23/slow.nii.gz", arrived: 1, now: modified + 5) == .incomplete(until: modified + 600))
         #expect(try catalog.files().isEmpty && FileManager.default.fileExists(atPath: folders.inbox + "/CT-23/slow.nii.gz"))
         // Still cut short after the grace: a truncated file.

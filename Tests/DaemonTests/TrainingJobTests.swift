@@ -7,7 +7,7 @@ import Training
 /// A training run that fails for a reason that would recur is not retried (its job is parked at
 /// once, and `ctctl status` shows the reason); a failure that may pass is retried once.
 @Suite struct TrainingJobTests {
-    func recurs(_ error: any Error) -> Bool { Daemon.failureKind(error) == .recurring }
+    func recurs(_ error: any Error) -> Bool { JobRunner.failureKind(error) == .recurring }
 
     @Test func failuresThatWouldRecurAreRecognised() throws {
         #expect(recurs(EngineError(operation: "create convolution forward", status: .unimplemented)))

@@ -44,7 +44,7 @@ import UnixSocket
         var lines: [String] = []
         var buffer = LineBuffer(limit: 1 << 20)
         while lines.isEmpty, connection.wait(for: Int16(POLLIN), timeout: 5) {
-            let received = try connection.receive().bytes
+            let received = try connection.receive()
             if received.isEmpty { break }
             lines += try buffer.append(received).map { String(decoding: $0, as: UTF8.self) }
         }
@@ -238,7 +238,7 @@ import UnixSocket
         try connection.send(ControlCoding.line(Request(id: "2", command: .status)))
         var buffer = LineBuffer(limit: 1 << 20)
         var answered: [[UInt8]] = []
-        while answered.isEmpty, connection.wait(for: Int16(POLLIN), timeout: 5) { answered += try buffer.append(connection.receive().bytes) }
+        while answered.isEmpty, connection.wait(for: Int16(POLLIN), timeout: 5) { answered += try buffer.append(connection.receive()) }
         let response = try JSONDecoder().decode(Response.self, from: Data(answered[0]))
         #expect(response.id == "2" && response.error == nil)
 
@@ -250,12 +250,12 @@ import UnixSocket
         let (huge, refusal) = try raw([UInt8](repeating: 0x61, count: ControlProtocol.maxRequestBytes + 10))
         #expect(refusal.first?.contains("too_large") == true, "\(refusal)")
         #expect(huge.wait(for: Int16(POLLIN), timeout: 5))
-        #expect(try huge.receive().bytes.isEmpty)
+        #expect(try huge.receive().isEmpty)
 
         // Connects and never writes: dropped after the idle timeout (1 s here).
         let silent = try UnixSocket.connect(to: socket)
         #expect(silent.wait(for: Int16(POLLIN), timeout: 10))
-        #expect(try silent.receive().bytes.isEmpty)
+        #expect(try silent.receive().isEmpty)
 
         // Half a request, then gone (as a killed client): the daemon carries on.
         do {

@@ -34,19 +34,22 @@ public struct Peer: Sendable, CustomStringConvertible {
 /// long `retrain --wait` never blocks the others), reads newline-delimited JSON requests within
 /// `ControlProtocol.maxRequestBytes`, drops clients idle for `idleTimeout`, and answers through
 /// the daemon's command table.
-final class ControlServer: @unchecked Sendable {
+final class ControlServer: Worker, @unchecked Sendable {
+    let name = "control"
     let socket: UnixSocket
     let ownsPath: Bool
     let settings: DaemonConfig.Control
     let log: Logger
-    private let handle: @Sendable (Request, Peer, Int32?, (Response) throws -> Void) -> Void
+    private let handle: Handler
+    /// Answers one request; the descriptor passed with it (predict, import) is lent for the call.
+    typealias Handler = @Sendable (Request, Peer, borrowing OwnedDescriptor?, (Response) throws -> Void) -> Void
     private let lock = NSLock()
     private var clients: [ObjectIdentifier: UnixSocket] = [:]
     private var stopping = false
 
     /// Listens at the configured path, or on the socket systemd passed (socket activation).
     init(settings: DaemonConfig.Control, path: String, log: Logger,
-         handle: @escaping @Sendable (Request, Peer, Int32?, (Response) throws -> Void) -> Void) throws {
+         handle: @escaping Handler) throws {
         self.settings = settings
         self.log = log
         self.handle = handle
@@ -139,19 +142,17 @@ final class ControlServer: @unchecked Sendable {
         guard let credentials = client.peer() else { return }
         let peer = Peer(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
         var buffer = LineBuffer(limit: ControlProtocol.maxRequestBytes)
-        var descriptors: [Int32] = []
-        defer { for fd in descriptors { close(fd) } }
+        // The file passed with the request being read; one at a time, closed when it goes.
+        var pending: OwnedDescriptor?
         let send: (Response) throws -> Void = { response in try client.send(ControlCoding.line(response)) }
         while !isStopping {
             guard client.wait(for: Int16(POLLIN), timeout: settings.idleTimeout) else {
                 log.debug("control: closing a connection idle for \(Int(settings.idleTimeout)) s from \(peer)")
                 return
             }
-            guard let (bytes, descriptor) = try? client.receive(), !bytes.isEmpty else { return }
-            if let descriptor {
-                // One file per request at most; more are closed rather than kept.
-                if descriptors.count < 4 { descriptors.append(descriptor) } else { close(descriptor) }
-            }
+            let bytes: [UInt8]
+            do { bytes = try client.receive(descriptor: &pending) } catch { return }
+            guard !bytes.isEmpty else { return }
             let lines: [[UInt8]]
             do {
                 lines = try buffer.append(bytes)
@@ -166,8 +167,7 @@ final class ControlServer: @unchecked Sendable {
                     guard (try? send(Response(id: Self.id(in: line), error: error))) != nil else { return }
                 case .success(let request):
                     let carriesFile = [Command.predict.rawValue, Command.importModel.rawValue].contains(request.command)
-                    let descriptor = carriesFile && !descriptors.isEmpty ? descriptors.removeFirst() : nil
-                    defer { if let descriptor { close(descriptor) } }
+                    let descriptor = carriesFile ? pending.take() : nil
                     var delivered = true
                     handle(request, peer, descriptor) { response in
                         do { try send(response) } catch { delivered = false; throw error }

@@ -3,6 +3,7 @@ import Catalog
 import Engine
 import Foundation
 import Glibc
+import Logging
 import Model
 import Scheduling
 import Training
@@ -15,7 +16,12 @@ struct TrainingFailure: Error, CustomStringConvertible {
     var description: String { reason }
 }
 
-extension Daemon {
+/// Every queue's jobs go through here: claim → run → complete, or wait for space, retry, park.
+struct JobRunner: Sendable {
+    let catalog: Catalog
+    let room: RoomKeeper
+    let log: Logger
+
     /// What a job's work asks for when it ends without an error.
     enum Finish { case complete, release }
 
@@ -33,27 +39,27 @@ extension Daemon {
     /// Runs a claimed job's work, then completes it, or on failure does what `JobFailure` says:
     /// wait for disk space (released, the attempt uncounted), retry, or park. Every queue goes
     /// through here; callers only log the outcome in their own words.
-    func runJob(_ job: JobRecord, maxAttempts: Int, _ work: () throws -> Finish) -> JobEnd {
+    func run(_ job: JobRecord, maxAttempts: Int, _ work: () throws -> Finish) -> JobEnd {
         do {
             switch try work() {
             case .complete:
-                try catalog.complete(jobID: job.id, now: Self.now())
+                try catalog.complete(jobID: job.id, now: Daemon.now())
                 return .done
             case .release:
-                try catalog.release(jobID: job.id, now: Self.now())
+                try catalog.release(jobID: job.id, now: Daemon.now())
                 return .released
             }
         } catch {
             let kind = Self.failureKind(error)
             if kind == .outOfSpace { room.noteFailedWrite() }
-            switch JobFailure.action(kind, attempts: job.attempts, maxAttempts: maxAttempts, room: hasRoom()) {
+            switch JobFailure.action(kind, attempts: job.attempts, maxAttempts: maxAttempts, room: room.hasRoom()) {
             case .waitForSpace:
                 room.releaseForSpace(job, after: error)
                 return .waitingForSpace
             case let action:
-                do { try catalog.fail(jobID: job.id, error: "\(error)", park: action == .park, now: Self.now()) } catch let recording {
+                do { try catalog.fail(jobID: job.id, error: "\(error)", park: action == .park, now: Daemon.now()) } catch let recording {
                     // It stays 'running' in the catalog: the next start retries it.
-                    log.error("cannot record the failure of \(job.kind.rawValue) \(shown(job.subject)): \(recording)")
+                    log.error("cannot record the failure of \(job.kind.rawValue) \(FileNaming.printable(job.subject)): \(recording)")
                 }
                 return action == .park ? .parked(error) : .retrying(error)
             }

@@ -14,17 +14,19 @@ public final class RoomKeeper: @unchecked Sendable {
     private let log: Logger
     private let freeSpace: @Sendable (String) -> Int64?
     private let reserve: () -> Int64
-    /// Called when space comes back: the watcher rescans (files it could not queue) and workers wake.
-    private let cameBack: () -> Void
+    /// Called when space comes back (`whenSpaceReturns`): the watcher rescans (files it could not
+    /// queue) and workers wake.
+    private var cameBack: @Sendable () -> Void = {}
     private let lock = NSLock()
     private var space = DiskSpace()
     /// Jobs that could not even be returned to the queue while the disk was full.
     private var unreleased: [JobRecord] = []
 
-    init(root: String, catalog: Catalog, log: Logger, freeSpace: @escaping @Sendable (String) -> Int64?,
-         reserve: @escaping () -> Int64, cameBack: @escaping () -> Void) {
-        (self.root, self.catalog, self.log, self.freeSpace, self.reserve, self.cameBack) = (root, catalog, log, freeSpace, reserve, cameBack)
+    init(root: String, catalog: Catalog, log: Logger, freeSpace: @escaping @Sendable (String) -> Int64?, reserve: @escaping () -> Int64) {
+        (self.root, self.catalog, self.log, self.freeSpace, self.reserve) = (root, catalog, log, freeSpace, reserve)
     }
+
+    func whenSpaceReturns(_ action: @escaping @Sendable () -> Void) { lock.withLock { cameBack = action } }
 
     func hasRoom() -> Bool {
         guard let free = freeSpace(root) else { return true }
@@ -44,7 +46,7 @@ public final class RoomKeeper: @unchecked Sendable {
                     log.error("cannot return \(job.kind.rawValue) of \(job.subject) to the queue: \(error); it is retried on the next start")
                 }
             }
-            cameBack()
+            lock.withLock { cameBack }()
         case .ranOut(let free, let needed, let afterFailedWrite):
             let why = afterFailedWrite ? "a write ran out of space; waiting for \(Self.megabytes(needed))" : "less than limits.min_free_bytes (\(Self.megabytes(needed)))"
             log.error("\(root) has \(Self.megabytes(free)) free, \(why): ingest, predictions and training wait until space is freed; files stay in the inbox")

@@ -9,19 +9,24 @@ import Model
 import Training
 
 /// `ctctl import`: a checkpoint trained elsewhere (trainer/'s PyTorch twin, another daemon)
-/// becomes a run of this daemon. It is checked as `Checkpoint.read` checks ctd's own, must fit
+/// becomes a run of this  It is checked as `Checkpoint.read` checks ctd's own, must fit
 /// this daemon's input size and preprocessing, is evaluated on the daemon's own validation set,
 /// recorded with origin "imported", and promoted only by the rule ctd's own runs follow, unless
 /// forced (which is logged with the user).
 struct ModelImport {
-    let daemon: Daemon
+    let config: DaemonConfig
+    let folders: StateFolders
+    let catalog: Catalog
+    let cache: ScanCache
+    let gate: ComputeGate
+    let model: ActiveModel
+    let log: Logger
     static let maxBytes = 1 << 30
 
     func run(descriptor: Int32, name: String, promotion: Request.Promotion?, peer: Peer) throws -> ImportResult {
         let bytes = try Self.readAll(descriptor, name: name)
         let checkpoint: Checkpoint
         do { checkpoint = try Checkpoint.decode(bytes) } catch { throw ControlError(.badRequest, "\(name): \(error.reason)") }
-        let config = daemon.config
         let size = (checkpoint.architecture.width, checkpoint.architecture.height, checkpoint.architecture.depth)
         let wanted = config.training.preprocessing
         guard size == (wanted.width, wanted.height, wanted.depth) else {
@@ -29,7 +34,7 @@ struct ModelImport {
         }
         let checksum = ContentHash.sha256(bytes)
         let runID = try chooseRunID(checkpoint.metadata["run_id"], checksum: checksum)
-        let folder = daemon.folders.models + "/" + runID
+        let folder = folders.models + "/" + runID
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try AtomicFile.write(bytes, to: folder + "/best.safetensors")
@@ -48,15 +53,15 @@ struct ModelImport {
             throw ControlError(.badRequest, "\(name): \(error)")
         }
 
-        let validation = try daemon.currentValidationSet()
-        let evaluation = try ModelScoring.evaluate(predictor, on: validation, gate: daemon.gate)
+        let validation = try cache.validationSet(config)
+        let evaluation = try ModelScoring.evaluate(predictor, on: validation, gate: gate)
         let user = peer.userName
         try writeRecord(folder: folder, name: name, user: user, checksum: checksum, metadata: checkpoint.metadata, evaluation: evaluation)
-        try daemon.catalog.recordImportedRun(id: runID, folder: folder, reason: "imported by \(user) from \(name)", source: name,
+        try catalog.recordImportedRun(id: runID, folder: folder, reason: "imported by \(user) from \(name)", source: name,
                                              validationCount: validation.count, bestEpoch: checkpoint.metadata["epoch"].flatMap(Int.init),
                                              valLoss: evaluation?.loss, valAcc: evaluation?.accuracy, valAUC: evaluation?.auc, now: Daemon.now())
         let figures = evaluation.map { ": val_acc \(String(format: "%.3f", $0.calibratedAccuracy)) calibrated on \($0.scans) validation scans" } ?? ""
-        daemon.log.notice("control: imported \(name) as \(runID) for \(peer)\(figures)")
+        log.notice("control: imported \(name) as \(runID) for \(peer)\(figures)")
 
         let decision: (promote: Bool, note: String)
         switch promotion {
@@ -64,29 +69,29 @@ struct ModelImport {
             decision = (false, "not promoted: imported only (ctctl promote \(runID) makes it active)")
         case .forced:
             decision = (true, "promoted by force by \(user)" + (evaluation.map { ", val_acc \(String(format: "%.4f", $0.calibratedAccuracy)) on the current validation set" } ?? ""))
-            daemon.log.warning("control: \(runID) promoted by force by \(peer), without comparing it with the active model")
+            log.warning("control: \(runID) promoted by force by \(peer), without comparing it with the active model")
         case .guarded:
-            decision = ModelScoring.decide(candidate: evaluation, active: try daemon.catalog.activeRun(), on: validation, preprocessing: wanted, gate: daemon.gate)
+            decision = ModelScoring.decide(candidate: evaluation, active: try catalog.activeRun(), on: validation, preprocessing: wanted, gate: gate)
         }
-        try daemon.catalog.decidePromotion(runID: runID, promote: decision.promote, note: decision.note)
-        let run = try daemon.catalog.run(id: runID)!
-        if decision.promote { daemon.loadModel(run) }
-        daemon.log.notice("run \(runID) \(decision.note)")
-        return ImportResult(run: daemon.summary(run, activeID: try daemon.catalog.activeRun()?.id), evaluation: evaluation,
+        try catalog.decidePromotion(runID: runID, promote: decision.promote, note: decision.note)
+        let run = try catalog.run(id: runID)!
+        if decision.promote { model.load(run) }
+        log.notice("run \(runID) \(decision.note)")
+        return ImportResult(run: RunSummary(run, activeID: try catalog.activeRun()?.id), evaluation: evaluation,
                             promoted: decision.promote, note: promotion == nil ? nil : decision.note)
     }
 
     /// The checkpoint's own run id when it is a usable folder name that is free, else a new one.
     /// The same file imported twice is refused, naming the run it became.
     private func chooseRunID(_ proposed: String?, checksum: String) throws -> String {
-        for run in try daemon.catalog.runs() where run.origin == .imported {
+        for run in try catalog.runs() where run.origin == .imported {
             if let data = FileManager.default.contents(atPath: run.folder + "/best.safetensors"), ContentHash.sha256([UInt8](data)) == checksum {
                 throw ControlError(.badRequest, "this model was already imported as \(run.id)")
             }
         }
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
         if let proposed, (1...64).contains(proposed.count), proposed.allSatisfy(allowed.contains), !proposed.hasPrefix("."),
-           try daemon.catalog.run(id: proposed) == nil, !FileManager.default.fileExists(atPath: daemon.folders.models + "/" + proposed) {
+           try catalog.run(id: proposed) == nil, !FileManager.default.fileExists(atPath: folders.models + "/" + proposed) {
             return proposed
         }
         return "import-" + Trainer.newRunID().dropFirst("run-".count)

@@ -42,20 +42,3 @@ enum ModelScoring {
         }
     }
 }
-
-extension Daemon {
-    /// Today's validation set: the labelled scans on the validation side of the split, their
-    /// tensors read from the cache (and rebuilt if bad) when used.
-    func currentValidationSet() throws -> [PreparedScan] {
-        let config = self.config
-        let parameters = config.training.preprocessing
-        return try catalog.labelledScans(key: parameters.key).compactMap { scan, _ in
-            guard let label = scan.label, ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction) else { return nil }
-            let original = try catalog.archivedOriginal(scanID: scan.id) ?? ""
-            let limits = config.limits
-            return PreparedScan(scan: LabelledScan(path: scan.name, label: label, hash: scan.hash), isValidation: true) { [self] in
-                try cachedGrid(scan: scan, parameters: parameters, limits: limits, original: original)
-            }
-        }
-    }
-}

@@ -21,16 +21,24 @@ struct TrainingJob {
         case outOfSpace(any Error)
     }
 
-    let daemon: Daemon
     let job: JobRecord
     let config: DaemonConfig
     let cancellation: CancellationFlag
+    /// Why the run started, for the catalog ("resumed after a restart" for an interrupted one).
+    let reason: String
+    let folders: StateFolders
+    let catalog: Catalog
+    let cache: ScanCache
+    let gate: ComputeGate
+    let tracker: TrainingTracker
+    let log: Logger
+    /// Called at every step: the worker's heartbeat.
+    let heartbeat: @Sendable () -> Void
 
     var runID: String { job.subject }
-    var catalog: Catalog { daemon.catalog }
 
     func run() throws -> Outcome {
-        let folder = RunFolder(path: daemon.folders.models + "/" + runID)
+        let folder = RunFolder(path: folders.models + "/" + runID)
         let parameters = config.training.preprocessing
         var labelled = try catalog.labelledScans(key: parameters.key)
         let folderState = folder.state
@@ -45,7 +53,7 @@ struct TrainingJob {
             guard let label = scan.label else { continue }
             let original = try catalog.archivedOriginal(scanID: scan.id) ?? ""
             // Checked (or rebuilt) now, so a bad tensor surfaces before the run; kept, or read again per batch.
-            let grid = try daemon.cachedGrid(scan: scan, parameters: parameters, limits: config.limits, original: original)
+            let grid = try cache.grid(scan: scan, parameters: parameters, limits: config.limits, original: original)
             let identity = LabelledScan(path: scan.name, label: label, hash: scan.hash)
             let isValidation = ValidationSplit.isValidation(hash: scan.hash, fraction: config.training.validationFraction)
             if inMemory {
@@ -53,28 +61,28 @@ struct TrainingJob {
             } else {
                 let limits = config.limits
                 prepared.append(PreparedScan(scan: identity, isValidation: isValidation) {
-                    [daemon] in try daemon.cachedGrid(scan: scan, parameters: parameters, limits: limits, original: original, verify: false)
+                    [cache] in try cache.grid(scan: scan, parameters: parameters, limits: limits, original: original, verify: false)
                 })
             }
         }
         let validation = prepared.filter(\.isValidation).count
-        try catalog.startRun(id: runID, folder: folder.path, reason: daemon.trainingReason(runID), trainCount: prepared.count - validation,
+        try catalog.startRun(id: runID, folder: folder.path, reason: reason, trainCount: prepared.count - validation,
                              validationCount: validation, now: Daemon.now())
-        let progress = CatalogProgress(catalog: catalog, runID: runID, log: daemon.log, tracker: daemon.tracker) { [daemon] in daemon.beat("train") }
-        daemon.tracker.started(runID: runID, epochs: config.training.epochs)
-        defer { daemon.tracker.ended() }
+        let progress = CatalogProgress(catalog: catalog, runID: runID, log: log, tracker: tracker, heartbeat: heartbeat)
+        tracker.started(runID: runID, epochs: config.training.epochs)
+        defer { tracker.ended() }
         let report: RunReport
         do {
             if case .ended(let status) = folderState, let ended = folder.savedReport {
                 // Killed after run.json said the run ended but before the catalog heard of it.
-                daemon.log.notice("run \(runID) had ended (\(status)) before the last stop: recording its end")
+                log.notice("run \(runID) had ended (\(status)) before the last stop: recording its end")
                 report = ended
             } else {
                 report = try Trainer(config: config.training, folder: folder, scans: prepared, progress: progress,
-                                     cancellation: cancellation, gate: daemon.gate, runID: runID).run(resume: folderState == .interrupted)
+                                     cancellation: cancellation, gate: gate, runID: runID).run(resume: folderState == .interrupted)
             }
         } catch {
-            let kind = Daemon.failureKind(error)
+            let kind = JobRunner.failureKind(error)
             if kind == .outOfSpace { return .outOfSpace(error) }
             try catalog.endRun(id: runID, state: .failed, bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil,
                                error: "\(error)", now: Daemon.now())
@@ -88,13 +96,13 @@ struct TrainingJob {
         } else {
             let (promote, note) = try decidePromotion(candidate: folder.best, validation: prepared.filter(\.isValidation))
             try catalog.decidePromotion(runID: runID, promote: promote, note: note)
-            daemon.log.notice("run \(runID) \(note)")
+            log.notice("run \(runID) \(note)")
         }
         return .ended(try catalog.run(id: runID)!)
     }
 
     /// Attempts at a run before it is parked: a run is long, so a failure that may pass (out of
-    /// memory, I/O) gets one retry; one that would recur (`Daemon.failureKind`) none.
+    /// memory, I/O) gets one retry; one that would recur (`JobRunner.failureKind`) none.
     static let maxAttempts = 2
 
     /// Scores the new model and the active one on today's validation set (which may have grown
@@ -105,9 +113,9 @@ struct TrainingJob {
         guard predictor.preprocessing == config.training.preprocessing else {
             throw DaemonError(reason: "it was trained at another input size")
         }
-        let evaluation = try ModelScoring.evaluate(predictor, on: validation, gate: daemon.gate)
+        let evaluation = try ModelScoring.evaluate(predictor, on: validation, gate: gate)
         return ModelScoring.decide(candidate: evaluation, active: try catalog.activeRun(), on: validation,
-                                   preprocessing: config.training.preprocessing, gate: daemon.gate)
+                                   preprocessing: config.training.preprocessing, gate: gate)
     }
 }
 

@@ -1,19 +1,41 @@
 import ControlProtocol
 import Foundation
 
-/// What the training thread is doing right now, for `ctctl status` and `retrain --wait`.
+/// What the training thread is doing right now, for `ctctl status` and `retrain --wait`. Every
+/// change is pushed: `waitForChange` returns as soon as a run starts, steps, ends or settles.
 final class TrainingTracker: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var current: TrainingInfo?
     private var epochSeconds: [Double] = []
     private var epochStart = Date()
+    private var changes = 0
 
     var info: TrainingInfo? { lock.withLock { current } }
+
+    /// The changes so far, to pass to `waitForChange`.
+    var changeCount: Int { lock.withLock { changes } }
+
+    /// Sleeps until a change after `seen`, or `seconds` at most.
+    func waitForChange(since seen: Int, seconds: Double) {
+        lock.withLock {
+            if changes == seen { _ = lock.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        }
+    }
+
+    /// The worker is done with a run: recorded, and the new model loaded if it was promoted.
+    func settled() { lock.withLock { changed() } }
+
+    /// Called with the lock held.
+    private func changed() {
+        changes += 1
+        lock.broadcast()
+    }
 
     func started(runID: String, epochs: Int) {
         lock.withLock {
             current = TrainingInfo(runID: runID, epoch: 0, epochs: epochs, step: 0, steps: 0, secondsPerEpoch: nil, etaSeconds: nil, lastValAcc: nil)
             epochSeconds = []
+            changed()
         }
     }
 
@@ -25,6 +47,7 @@ final class TrainingTracker: @unchecked Sendable {
             current?.step = 0
             epochStart = Date()
             updateETA()
+            changed()
         }
     }
 
@@ -32,6 +55,7 @@ final class TrainingTracker: @unchecked Sendable {
         lock.withLock {
             current?.step = step
             updateETA()
+            changed()
         }
     }
 
@@ -42,10 +66,16 @@ final class TrainingTracker: @unchecked Sendable {
             current?.lastValAcc = validationAccuracy
             if let steps = current?.steps { current?.step = steps }
             updateETA()
+            changed()
         }
     }
 
-    func ended() { lock.withLock { current = nil } }
+    func ended() {
+        lock.withLock {
+            current = nil
+            changed()
+        }
+    }
 
     private func updateETA() {
         guard let info = current, let perEpoch = info.secondsPerEpoch ?? estimatedFromSteps(info) else { return }

@@ -24,6 +24,8 @@ public final class InboxWatcher {
 
     public let root: String
     private let descriptor: Int32
+    /// A pipe: `interrupt()` writes a byte to its end from any thread, which ends a wait in `next` at once.
+    private let doorbell: (read: Int32, write: Int32)
     private var folders: [Int32: String] = [:]
 
     private static let fileMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE)
@@ -38,9 +40,31 @@ public final class InboxWatcher {
                 ? "too many inotify instances: raise fs.inotify.max_user_instances (sysctl)"
                 : "cannot start inotify: \(String(cString: strerror(code)))")
         }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw WatchError(path: root, reason: "cannot create a pipe: \(String(cString: strerror(code)))")
+        }
+        doorbell = (ends[0], ends[1])
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
+        }
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        close(descriptor)
+        close(doorbell.read)
+        close(doorbell.write)
+    }
+
+    /// Ends the current (or the next) wait in `next` early; safe from any thread. (When the pipe
+    /// is full, a wake-up is already pending.)
+    public func interrupt() {
+        var one: UInt8 = 1
+        _ = write(doorbell.write, &one, 1)
+    }
 
     public var watchedFolders: Int { folders.count }
 
@@ -76,11 +100,15 @@ public final class InboxWatcher {
         return found
     }
 
-    /// Waits up to `timeout` seconds for events and returns them (possibly none).
+    /// Waits up to `timeout` seconds for events, or until `interrupt()`, and returns them (possibly none).
     public func next(timeout: Double) throws(WatchError) -> [Event] {
-        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&poller, 1, Int32(max(0, min(timeout, 3600)) * 1000))
+        var pollers = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0), pollfd(fd: doorbell.read, events: Int16(POLLIN), revents: 0)]
+        let ready = poll(&pollers, 2, Int32((max(0, min(timeout, 3600)) * 1000).rounded(.up)))
         guard ready > 0 else { return [] }
+        if pollers[1].revents != 0 {
+            var drained = [UInt8](repeating: 0, count: 64)
+            while read(doorbell.read, &drained, drained.count) > 0 {}
+        }
         var events: [Event] = []
         let capacity = 64 * 1024
         var buffer = [UInt8](repeating: 0, count: capacity)
