@@ -295,19 +295,19 @@ public final class Catalog: Sendable {
         try database.read { db in try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan ORDER BY id LIMIT ?", arguments: [limit]) }
     }
 
-    /// Scans filtered by label ("normal", "abnormal", "none") and state, newest first.
-    public func scans(label: String?, state: String?, limit: Int) throws -> [ScanRecord] {
+    /// Scans filtered by label and state (nil: any), newest first.
+    public func scans(label: ScanRecord.Label?, state: ScanRecord.State?, limit: Int) throws -> [ScanRecord] {
         let labelClause: String
         switch label {
-        case "normal": labelClause = "label = 0 AND label_conflict = 0"
-        case "abnormal": labelClause = "label = 1 AND label_conflict = 0"
-        case "none": labelClause = "label IS NULL"
-        case "conflict": labelClause = "label_conflict = 1"
-        default: labelClause = "1"
+        case .normal: labelClause = "label = 0 AND label_conflict = 0"
+        case .abnormal: labelClause = "label = 1 AND label_conflict = 0"
+        case .none?: labelClause = "label IS NULL"
+        case .conflict: labelClause = "label_conflict = 1"
+        case nil: labelClause = "1"
         }
         return try database.read { db in
             try ScanRecord.fetchAll(db, sql: "SELECT * FROM scan WHERE \(labelClause) AND (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2",
-                                    arguments: [state, limit])
+                                    arguments: [state?.rawValue, limit])
         }
     }
 
@@ -337,11 +337,12 @@ public final class Catalog: Sendable {
     }
 
     /// Jobs by kind and state.
-    public func jobCounts() throws -> [String: [String: Int]] {
+    public func jobCounts() throws -> [JobRecord.Kind: [JobRecord.State: Int]] {
         try database.read { db in
-            var counts: [String: [String: Int]] = [:]
+            var counts: [JobRecord.Kind: [JobRecord.State: Int]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, state, count(*) AS n FROM job GROUP BY kind, state") {
-                counts[row["kind"] as String, default: [:]][row["state"] as String] = row["n"] as Int
+                guard let kind = JobRecord.Kind(rawValue: row["kind"]), let state = JobRecord.State(rawValue: row["state"]) else { continue }
+                counts[kind, default: [:]][state] = row["n"] as Int
             }
             return counts
         }
@@ -472,7 +473,7 @@ public final class Catalog: Sendable {
             var counts = ScanCounts()
             for row in try Row.fetchAll(db, sql: "SELECT label, label_conflict, state, count(*) AS n FROM scan GROUP BY label, label_conflict, state") {
                 let label: Int? = row["label"]
-                let group: ScanCounts.Label = row["label_conflict"] as Bool ? .conflict : label.map { $0 == 0 ? .normal : .abnormal } ?? .none
+                let group = ScanRecord.labelGroup(label: label, conflict: row["label_conflict"])
                 guard let state = ScanRecord.State(rawValue: row["state"]) else { continue }
                 counts[group, state] += row["n"] as Int
             }
@@ -482,7 +483,7 @@ public final class Catalog: Sendable {
 
     // MARK: Predictions
 
-    public func recordPrediction(fileID: Int64, scanID: Int64, runID: String, probabilityAbnormal: Double, decision: String,
+    public func recordPrediction(fileID: Int64, scanID: Int64, runID: String, probabilityAbnormal: Double, decision: PredictionRecord.Decision,
                                  report: String, now: Double) throws {
         try database.write { db in
             try db.execute(sql: """
@@ -490,7 +491,7 @@ public final class Catalog: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (file_id) DO UPDATE SET run_id = excluded.run_id, probability_abnormal = excluded.probability_abnormal,
                     decision = excluded.decision, report = excluded.report, created_at = excluded.created_at
-                """, arguments: [fileID, scanID, runID, probabilityAbnormal, decision, report, now])
+                """, arguments: [fileID, scanID, runID, probabilityAbnormal, decision.rawValue, report, now])
         }
     }
 

@@ -2,10 +2,19 @@ import GRDB
 
 /// A distinct scan (one per content hash).
 public struct ScanRecord: Codable, Sendable, Equatable, FetchableRecord {
-    public enum State: String, Codable, Sendable { case cached, rejected }
+    public enum State: String, Codable, Sendable, CaseIterable { case cached, rejected }
+    /// The label as people name it: its folder, or both when copies disagree.
+    public enum Label: String, CaseIterable, Sendable {
+        case normal, abnormal
+        /// Unlabelled: prediction requests.
+        case none
+        /// The same content labelled both ways.
+        case conflict
+    }
     public var id: Int64
     public var hash: String
     public var name: String
+    /// 0 normal, 1 abnormal, nil unlabelled (`labelGroup` names it).
     public var label: Int?
     public var size: Int64
     /// `HeaderFacts` as JSON.
@@ -23,11 +32,17 @@ public struct ScanRecord: Codable, Sendable, Equatable, FetchableRecord {
         case id, hash, name, label, size, facts, orientation, state, error
         case labelledAt = "labelled_at", createdAt = "created_at", updatedAt = "updated_at", labelConflict = "label_conflict"
     }
+
+    public var labelGroup: Label { Self.labelGroup(label: label, conflict: labelConflict) }
+
+    static func labelGroup(label: Int?, conflict: Bool) -> Label {
+        conflict ? .conflict : label.map { $0 == 0 ? .normal : .abnormal } ?? .none
+    }
 }
 
 /// A file that arrived in the inbox and where it went.
 public struct FileRecord: Codable, Sendable, Equatable, FetchableRecord {
-    public enum Outcome: String, Codable, Sendable { case archived, rejected }
+    public enum Outcome: String, Codable, Sendable, CaseIterable { case archived, rejected }
     public var id: Int64
     public var inboxPath: String
     public var size: Int64
@@ -81,7 +96,7 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord {
 
 public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord {
     /// Stored as this text (the schema's CHECK lists the same values).
-    public enum State: String, Codable, Sendable {
+    public enum State: String, Codable, Sendable, CaseIterable {
         case running, finished
         case stoppedEarly = "stopped early"
         case cancelled, failed
@@ -106,7 +121,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord {
     public var origin: Origin
     public var source: String?
 
-    public enum Origin: String, Codable, Sendable { case trained, imported }
+    public enum Origin: String, Codable, Sendable, CaseIterable { case trained, imported }
 
     enum CodingKeys: String, CodingKey {
         case id, folder, state, reason, promoted, error, origin, source
@@ -144,12 +159,13 @@ public struct EpochRow: Codable, Sendable, Equatable, FetchableRecord {
 }
 
 public struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord {
+    public enum Decision: String, Codable, Sendable, CaseIterable { case normal, abnormal }
     public var id: Int64
     public var fileID: Int64
     public var scanID: Int64
     public var runID: String
     public var probabilityAbnormal: Double
-    public var decision: String
+    public var decision: Decision
     public var report: String
     public var createdAt: Double
 
@@ -162,13 +178,7 @@ public struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord {
 
 /// How many scans there are of each label and state.
 public struct ScanCounts: Sendable, Equatable {
-    public enum Label: String, CaseIterable, Sendable {
-        case normal, abnormal
-        /// Unlabelled: prediction requests.
-        case none
-        /// The same content labelled both ways.
-        case conflict
-    }
+    public typealias Label = ScanRecord.Label
 
     private var counts: [Label: [ScanRecord.State: Int]] = [:]
 

@@ -26,7 +26,7 @@ public enum ExportClient {
             throw ClientError("the daemon listed \(entries.count) of \(listing.total) scans; try again")
         }
         let byHash = Dictionary(entries.map { ($0.hash, $0) }, uniquingKeysWith: { first, _ in first })
-        let items = entries.map { ExportItem(hash: $0.hash, label: $0.label, isValidation: $0.split == "validation", name: $0.name) }
+        let items = entries.map { ExportItem(hash: $0.hash, label: $0.label, isValidation: $0.split == .validation, name: $0.name) }
         do {
             let summary = try TrainingSetExport.update(folder: folder, items: items, preprocessing: parameters, validationFraction: listing.validationFraction,
                                                        shardSize: shardSize, writer: "ctctl \(ControlProtocol.softwareVersion)",
@@ -44,7 +44,7 @@ public enum ExportClient {
         let cache = TensorCache(folder: (entry.tensor as NSString).deletingLastPathComponent, parameters: parameters)
         switch cache.read(entry.tensor, checksum: entry.checksum) {
         case .success(let grid): return ModelInput.values(grid)
-        case .failure(let problem) where problem.reason == "permission denied":
+        case .failure(let problem) where problem.kind == .unreadable:
             throw ExportError(entry.tensor, "cannot read the cache tensor: permission denied (join the daemon's group, e.g. `sudo usermod -aG ctd $USER`)")
         case .failure(let problem):
             throw ExportError(entry.tensor, "cannot use the cache tensor: \(problem.reason) (the daemon rebuilds it when it next uses it)")

@@ -10,17 +10,18 @@ public enum Formatting {
             "state folder  \(s.stateDirectory)" + (s.configFile.map { "   config \($0)" } ?? ""),
             "watcher       \(s.watching)",
         ]
-        let labelled = ["normal", "abnormal", "none"].map { label -> String in
-            let cached = s.scans["\(label)/cached"] ?? 0, rejected = s.scans["\(label)/rejected"] ?? 0
-            return "\(label == "none" ? "unlabelled" : label) \(cached)" + (rejected > 0 ? " (+\(rejected) rejected)" : "")
+        let labelled = [ScanLabel.normal, .abnormal, .none].map { label -> String in
+            let cached = s.scanCount(label, .cached), rejected = s.scanCount(label, .rejected)
+            return "\(label == .none ? "unlabelled" : label.rawValue) \(cached)" + (rejected > 0 ? " (+\(rejected) rejected)" : "")
         }
-        let conflicts = (s.scans["conflict/cached"] ?? 0) + (s.scans["conflict/rejected"] ?? 0)
+        let conflicts = s.scanCount(.conflict, .cached) + s.scanCount(.conflict, .rejected)
         lines.append("scans         " + labelled.joined(separator: ", ")
                      + (conflicts > 0 ? ", \(conflicts) labelled both ways (left out of training: ctctl scans --label conflict)" : ""))
-        let queue = { (kind: String) in s.queues[kind].map { states in
-            ["queued", "running", "parked"].compactMap { state in states[state].map { "\($0) \(state)" } }.joined(separator: ", ")
-        } ?? "" }
-        lines.append("queues        ingest: \(queue("ingest").isEmpty ? "empty" : queue("ingest")); predict: \(queue("predict").isEmpty ? "empty" : queue("predict"))")
+        let queue = { (kind: JobKind) -> String in
+            let waiting = [JobState.queued, .running, .parked].compactMap { state in s.jobCount(kind, state).map { "\($0) \(state.rawValue)" } }
+            return "\(kind.rawValue): " + (waiting.isEmpty ? "empty" : waiting.joined(separator: ", "))
+        }
+        lines.append("queues        \(queue(.ingest)); \(queue(.predict))")
         if let model = s.activeModel {
             lines.append("active model  \(model.id), trained \(model.endedAt ?? model.startedAt): val_acc \(number(model.valAcc)), val_loss \(number(model.valLoss)), val_auc \(number(model.valAUC))")
         } else {
@@ -47,7 +48,7 @@ public enum Formatting {
 
     public static func scans(_ list: [ScanSummary]) -> String {
         guard !list.isEmpty else { return "no scans" }
-        let rows = list.map { [String($0.id), $0.label, $0.state, String($0.hash.prefix(12)), FileNaming.printable($0.name), $0.arrivedAt] }
+        let rows = list.map { [String($0.id), $0.label.rawValue, $0.state.rawValue, String($0.hash.prefix(12)), FileNaming.printable($0.name), $0.arrivedAt] }
         return table(header: ["ID", "LABEL", "STATE", "HASH", "NAME", "ARRIVED"], rows: rows)
             + list.compactMap { scan in scan.error.map { "\n  \(scan.id): \(FileNaming.printable($0))" } }.joined()
     }
@@ -55,13 +56,13 @@ public enum Formatting {
     public static func scan(_ d: ScanDetail) -> String {
         let shown = FileNaming.printable
         var lines = ["scan \(d.scan.id)  \(shown(d.scan.name))", "  label \(d.scan.label), \(d.scan.state), \(d.scan.size) bytes, hash \(d.scan.hash)"]
-        if d.scan.label == "conflict" {
+        if d.scan.label == .conflict {
             lines.append("  copies of this content arrived in both CT-0/ and CT-23/: it is left out of training until the wrong copy is removed from archive/")
         }
         if let error = d.scan.error { lines.append("  error: \(shown(error))") }
-        for file in d.files { lines.append("  file \(shown(file.inboxPath)) → \(file.outcome) \(shown(file.destination)) (\(file.arrivedAt))") }
+        for file in d.files { lines.append("  file \(shown(file.inboxPath)) → \(file.outcome.rawValue) \(shown(file.destination)) (\(file.arrivedAt))") }
         for p in d.predictions {
-            lines.append("  predicted \(p.decision) (p_abnormal \(number(p.probabilityAbnormal))) by \(p.runID) for \(shown(p.file)): \(shown(p.report))")
+            lines.append("  predicted \(p.decision.rawValue) (p_abnormal \(number(p.probabilityAbnormal))) by \(p.runID) for \(shown(p.file)): \(shown(p.report))")
         }
         return lines.joined(separator: "\n")
     }
@@ -83,7 +84,7 @@ public enum Formatting {
     public static func runs(_ list: [RunSummary]) -> String {
         guard !list.isEmpty else { return "no training runs yet" }
         return table(header: ["RUN", "ORIGIN", "STATE", "BEST", "VAL_ACC", "VAL_LOSS", "VAL_AUC", "STARTED", ""],
-                     rows: list.map { [$0.id, $0.origin ?? "trained", $0.state, $0.bestEpoch.map(String.init) ?? "-", number($0.valAcc), number($0.valLoss),
+                     rows: list.map { [$0.id, ($0.origin ?? .trained).rawValue, $0.state.rawValue, $0.bestEpoch.map(String.init) ?? "-", number($0.valAcc), number($0.valLoss),
                                        number($0.valAUC), $0.startedAt, $0.active ? "active" : ""] })
             + list.compactMap { run in run.error.map { "\n  \(run.id) \(run.state): \($0)" } }.joined()
     }

@@ -57,6 +57,13 @@ public struct StatusInfo: Codable, Sendable, Equatable {
         case upSince = "up_since", configFile = "config_file", stateDirectory = "state_dir", activeModel = "active_model"
         case nextTraining = "next_training"
     }
+
+    /// The wire key of `scans`, e.g. "normal/cached".
+    public static func scanKey(_ label: ScanLabel, _ state: ScanState) -> String { "\(label.rawValue)/\(state.rawValue)" }
+
+    public func scanCount(_ label: ScanLabel, _ state: ScanState) -> Int { scans[Self.scanKey(label, state)] ?? 0 }
+
+    public func jobCount(_ kind: JobKind, _ state: JobState) -> Int? { queues[kind.rawValue]?[state.rawValue] }
 }
 
 /// What the daemon computes on: oneDNN's instruction-set tier (the CPU's, or lower under
@@ -83,13 +90,13 @@ public struct ScanSummary: Codable, Sendable, Equatable {
     public var id: Int64
     public var hash: String
     public var name: String
-    public var label: String
-    public var state: String
+    public var label: ScanLabel
+    public var state: ScanState
     public var size: Int64
     public var arrivedAt: String
     public var error: String?
 
-    public init(id: Int64, hash: String, name: String, label: String, state: String, size: Int64, arrivedAt: String, error: String?) {
+    public init(id: Int64, hash: String, name: String, label: ScanLabel, state: ScanState, size: Int64, arrivedAt: String, error: String?) {
         (self.id, self.hash, self.name, self.label, self.state, self.size, self.arrivedAt, self.error) = (id, hash, name, label, state, size, arrivedAt, error)
     }
 
@@ -103,11 +110,11 @@ public struct PredictionSummary: Codable, Sendable, Equatable {
     public var file: String
     public var runID: String
     public var probabilityAbnormal: Double
-    public var decision: String
+    public var decision: Decision
     public var report: String
     public var at: String
 
-    public init(file: String, runID: String, probabilityAbnormal: Double, decision: String, report: String, at: String) {
+    public init(file: String, runID: String, probabilityAbnormal: Double, decision: Decision, report: String, at: String) {
         (self.file, self.runID, self.probabilityAbnormal, self.decision, self.report, self.at) = (file, runID, probabilityAbnormal, decision, report, at)
     }
 
@@ -131,9 +138,9 @@ public struct ScanDetail: Codable, Sendable, Equatable {
     public struct FileInfo: Codable, Sendable, Equatable {
         public var inboxPath: String
         public var destination: String
-        public var outcome: String
+        public var outcome: FileOutcome
         public var arrivedAt: String
-        public init(inboxPath: String, destination: String, outcome: String, arrivedAt: String) {
+        public init(inboxPath: String, destination: String, outcome: FileOutcome, arrivedAt: String) {
             (self.inboxPath, self.destination, self.outcome, self.arrivedAt) = (inboxPath, destination, outcome, arrivedAt)
         }
         enum CodingKeys: String, CodingKey {
@@ -145,7 +152,7 @@ public struct ScanDetail: Codable, Sendable, Equatable {
 
 public struct RunSummary: Codable, Sendable, Equatable {
     public var id: String
-    public var state: String
+    public var state: RunState
     public var reason: String
     public var startedAt: String
     public var endedAt: String?
@@ -160,12 +167,12 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var error: String?
     /// "trained" by this daemon or "imported" (added in ctd 0.3; nil from older daemons), and for
     /// an imported model the file it came from.
-    public var origin: String?
+    public var origin: RunOrigin?
     public var source: String?
 
-    public init(id: String, state: String, reason: String, startedAt: String, endedAt: String?, trainCount: Int, validationCount: Int,
+    public init(id: String, state: RunState, reason: String, startedAt: String, endedAt: String?, trainCount: Int, validationCount: Int,
                 bestEpoch: Int?, valLoss: Double?, valAcc: Double?, valAUC: Double?, active: Bool, promotionNote: String?, error: String?,
-                origin: String? = nil, source: String? = nil) {
+                origin: RunOrigin? = nil, source: String? = nil) {
         (self.id, self.state, self.reason, self.startedAt, self.endedAt) = (id, state, reason, startedAt, endedAt)
         (self.trainCount, self.validationCount, self.bestEpoch) = (trainCount, validationCount, bestEpoch)
         (self.valLoss, self.valAcc, self.valAUC, self.active, self.promotionNote, self.error) = (valLoss, valAcc, valAUC, active, promotionNote, error)
@@ -217,14 +224,14 @@ public struct PredictResult: Codable, Sendable, Equatable {
     public var file: String
     public var probabilityAbnormal: Double
     public var probabilityNormal: Double
-    public var decision: String
+    public var decision: Decision
     public var sentences: [String]
     public var runID: String
     /// The network's raw logit; the probabilities are calibrated when `calibrated` is true.
     public var logit: Double?
     public var calibrated: Bool?
 
-    public init(file: String, probabilityAbnormal: Double, probabilityNormal: Double, decision: String, sentences: [String], runID: String,
+    public init(file: String, probabilityAbnormal: Double, probabilityNormal: Double, decision: Decision, sentences: [String], runID: String,
                 logit: Double? = nil, calibrated: Bool? = nil) {
         (self.file, self.probabilityAbnormal, self.probabilityNormal, self.decision, self.sentences, self.runID) =
             (file, probabilityAbnormal, probabilityNormal, decision, sentences, runID)
@@ -290,13 +297,13 @@ public struct ExportListing: Codable, Sendable, Equatable {
     public struct Entry: Codable, Sendable, Equatable {
         public var hash: String
         public var label: Int
-        /// "train" or "validation", as the daemon's training runs split it.
-        public var split: String
+        /// As the daemon's training runs split it.
+        public var split: SplitSide
         public var name: String
         /// The cache tensor (.npy, x fastest) and its SHA-256 as the catalog recorded it.
         public var tensor: String
         public var checksum: String
-        public init(hash: String, label: Int, split: String, name: String, tensor: String, checksum: String) {
+        public init(hash: String, label: Int, split: SplitSide, name: String, tensor: String, checksum: String) {
             (self.hash, self.label, self.split, self.name, self.tensor, self.checksum) = (hash, label, split, name, tensor, checksum)
         }
     }

@@ -67,8 +67,14 @@ public struct DataFolderError: Error, CustomStringConvertible {
     public var description: String { "\(folder): \(reason)" }
 }
 
+/// The two classes, as the network's label (0 or 1) and as people name them.
+public enum ScanClass: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case normal = 0, abnormal = 1
+    public var description: String { self == .normal ? "normal" : "abnormal" }
+}
+
 public enum LabelledScans {
-    public static let labelFolders = [(name: "CT-0", label: 0), (name: "CT-23", label: 1)]
+    public static let labelFolders = [(name: "CT-0", label: ScanClass.normal.rawValue), (name: "CT-23", label: ScanClass.abnormal.rawValue)]
 
     /// Every `.nii`/`.nii.gz` under `folder/CT-0` and `folder/CT-23`, sorted by path, hashed.
     /// Duplicates (same content under two names) are kept once.
@@ -101,7 +107,6 @@ public enum LabelledScans {
     public static func prepare(_ scans: [LabelledScan], parameters: PreprocessParameters, validationFraction: Double,
                                cacheFolder: String?, reader: NIfTIReader = NIfTIReader(), memoryBudget: Int = PreparedScan.memoryBudget,
                                onEach: (Int) -> Void = { _ in }) -> (prepared: [PreparedScan], skipped: [(LabelledScan, String)]) {
-        let preprocessor = Preprocessor(parameters)
         let cache = cacheFolder.map { TensorCache(folder: $0, parameters: parameters) }
         let inMemory = PreparedScan.fitInMemory(count: scans.count, parameters: parameters, budget: memoryBudget)
         var prepared: [PreparedScan] = []
@@ -112,26 +117,31 @@ public enum LabelledScans {
             var grid = cached.flatMap { try? cache!.read($0).get() }
             if grid == nil {
                 do {
-                    grid = preprocessor.run(try reader.read(path: scan.path))
+                    grid = try preprocessed(scan, cache: cache, parameters: parameters, reader: reader)
                 } catch {
                     skipped.append((scan, error.description))
                     continue
-                }
-                if let cache, let grid {
-                    try? FileManager.default.createDirectory(atPath: cache.folder, withIntermediateDirectories: true)
-                    try? cache.write(grid, hash: scan.hash)
                 }
             }
             let isValidation = ValidationSplit.isValidation(hash: scan.hash, fraction: validationFraction)
             if !inMemory, let cache, let cached, FileManager.default.fileExists(atPath: cached) {
                 prepared.append(PreparedScan(scan: scan, isValidation: isValidation) {
                     // If it went missing or bad since, the scan is preprocessed anew.
-                    try (try? cache.read(cached).get()) ?? Preprocessor(parameters).run(try reader.read(path: scan.path))
+                    try (try? cache.read(cached).get()) ?? preprocessed(scan, cache: cache, parameters: parameters, reader: reader)
                 })
             } else {
                 prepared.append(PreparedScan(scan: scan, grid: grid!, isValidation: isValidation))
             }
         }
         return (prepared, skipped)
+    }
+
+    /// The scan read and preprocessed, its tensor written to the cache when there is one (a
+    /// failed write only costs speed: `ctd train` reads the scan again next time).
+    private static func preprocessed(_ scan: LabelledScan, cache: TensorCache?, parameters: PreprocessParameters,
+                                     reader: NIfTIReader) throws(NIfTIError) -> VoxelGrid {
+        let volume = try reader.read(path: scan.path)
+        guard let cache else { return Preprocessor(parameters).run(volume) }
+        return cache.rebuild(hash: scan.hash, from: volume).grid
     }
 }

@@ -17,8 +17,8 @@ public struct Prediction: Codable, Sendable, Equatable {
 
     /// The seed's two sentences, e.g. "This model is 32.99 percent confident that CT scan is normal".
     public var sentences: [String] {
-        [("normal", probabilityNormal), ("abnormal", probabilityAbnormal)].map { name, score in
-            String(format: "This model is %.2f percent confident that CT scan is %@", 100 * score, name)
+        [(ScanClass.normal, probabilityNormal), (.abnormal, probabilityAbnormal)].map { scanClass, score in
+            String(format: "This model is %.2f percent confident that CT scan is %@", 100 * score, scanClass.description)
         }
     }
 

@@ -111,7 +111,9 @@ public struct RunReport: Codable, Sendable {
         public var file: String
         public var hash: String
         public var label: Int
-        public var side: String
+        public var side: Side
+        /// Stored as "train" or "validation".
+        public enum Side: String, Codable, Sendable { case train, validation }
     }
 
     public struct SkippedScan: Codable, Sendable {

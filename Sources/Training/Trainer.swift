@@ -62,9 +62,9 @@ public final class Trainer {
             throw TrainingError(reason: "only \(train.count) training scans: need at least one batch of \(config.batchSize)")
         }
         guard !validation.isEmpty else { throw TrainingError(reason: "no validation scans: add scans (about 30 % of each class is held out)") }
-        for (label, name) in [(0, "normal"), (1, "abnormal")] where !validation.contains(where: { $0.scan.label == label }) {
+        for scanClass in ScanClass.allCases where !validation.contains(where: { $0.scan.label == scanClass.rawValue }) {
             // The split is by content hash so that it never moves; on very little data a class can miss out.
-            progress.note("warning: the validation set holds no \(name) scans (\(validation.count) scans in all); val_auc is undefined until more data arrives")
+            progress.note("warning: the validation set holds no \(scanClass) scans (\(validation.count) scans in all); val_auc is undefined until more data arrives")
         }
 
         let architecture = try config.architecture
@@ -258,7 +258,7 @@ public final class Trainer {
         timings.preprocessSeconds = preprocessSeconds
         return RunReport(
             runID: runID ?? Self.newRunID(), status: .running, config: config, data: counts,
-            split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? "validation" : "train") },
+            split: scans.map { RunReport.SplitEntry(file: $0.scan.path, hash: $0.scan.hash, label: $0.scan.label, side: $0.isValidation ? .validation : .train) },
             skipped: skipped.map { RunReport.SkippedScan(file: $0.0.path, reason: $0.1) },
             epochsCompleted: 0, bestEpoch: nil, best: nil, last: nil, timings: timings,
             software: ["ctd": Release.version, "onednn": Engine.libraryVersion, "precision": compute.precision.rawValue,

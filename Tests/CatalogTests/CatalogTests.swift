@@ -33,10 +33,10 @@ import Testing
         try catalog.markMoved(fileID: second.id)
         let labelled = try catalog.recordIngest(ingested(3, label: 1), now: 3).file
         try catalog.markMoved(fileID: labelled.id)
-        try catalog.recordPrediction(fileID: first.id, scanID: first.scanID, runID: "r1", probabilityAbnormal: 0.9, decision: "abnormal", report: "a", now: 10)
+        try catalog.recordPrediction(fileID: first.id, scanID: first.scanID, runID: "r1", probabilityAbnormal: 0.9, decision: .abnormal, report: "a", now: 10)
         let again = try catalog.recordIngest(ingested(1, label: nil, name: "ward/again.nii"), now: 11).file
         try catalog.markMoved(fileID: again.id)
-        try catalog.recordPrediction(fileID: again.id, scanID: again.scanID, runID: "r2", probabilityAbnormal: 0.4, decision: "normal", report: "b", now: 12)
+        try catalog.recordPrediction(fileID: again.id, scanID: again.scanID, runID: "r2", probabilityAbnormal: 0.4, decision: .normal, report: "b", now: 12)
         let found = try catalog.unlabelledScans()
         #expect(found.map(\.scan.id) == [first.scanID, second.scanID])
         #expect(found[0].prediction?.runID == "r2" && found[0].prediction?.probabilityAbnormal == 0.4)
@@ -159,7 +159,7 @@ import Testing
         let catalog = try catalog
         // A probability outside [0, 1] is a bug upstream: the schema refuses it.
         #expect(throws: (any Error).self) {
-            try catalog.recordPrediction(fileID: 1, scanID: 1, runID: "r", probabilityAbnormal: 1.5, decision: "abnormal", report: "x", now: 0)
+            try catalog.recordPrediction(fileID: 1, scanID: 1, runID: "r", probabilityAbnormal: 1.5, decision: .abnormal, report: "x", now: 0)
         }
     }
 }

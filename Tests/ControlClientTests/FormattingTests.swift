@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct FormattingTests {
     @Test func statusSaysWhatAPersonNeeds() {
-        let run = RunSummary(id: "run-1", state: "finished", reason: "requested", startedAt: "t0", endedAt: "t1", trainCount: 10,
+        let run = RunSummary(id: "run-1", state: .finished, reason: "requested", startedAt: "t0", endedAt: "t1", trainCount: 10,
                              validationCount: 4, bestEpoch: 3, valLoss: 0.25, valAcc: 0.9, valAUC: nil, active: true, promotionNote: nil, error: nil)
         let training = TrainingInfo(runID: "run-2", epoch: 3, epochs: 10, step: 5, steps: 20, secondsPerEpoch: 30, etaSeconds: 222, lastValAcc: 0.75)
         let text = Formatting.status(StatusInfo(version: "0.2.0", upSince: "t", configFile: "/etc/ctd/ctd.yaml", stateDirectory: "/var/lib/ctd",
@@ -23,14 +23,14 @@ import Testing
     }
 
     @Test func runsShowWhyARunFailed() {
-        let failed = RunSummary(id: "run-9", state: "failed", reason: "requested", startedAt: "t0", endedAt: "t1", trainCount: 10,
+        let failed = RunSummary(id: "run-9", state: .failed, reason: "requested", startedAt: "t0", endedAt: "t1", trainCount: 10,
                                 validationCount: 4, bestEpoch: nil, valLoss: nil, valAcc: nil, valAUC: nil, active: false, promotionNote: nil,
                                 error: "only 1 training scans: need at least one batch of 2")
         #expect(Formatting.runs([failed]).hasSuffix("\n  run-9 failed: only 1 training scans: need at least one batch of 2"))
     }
 
     @Test func tablesAlignTheirColumns() {
-        let scans = [ScanSummary(id: 7, hash: String(repeating: "a", count: 64), name: "x.nii", label: "none", state: "rejected", size: 3,
+        let scans = [ScanSummary(id: 7, hash: String(repeating: "a", count: 64), name: "x.nii", label: ScanLabel.none, state: .rejected, size: 3,
                                  arrivedAt: "t", error: "x.nii: not a NIfTI file")]
         let text = Formatting.scans(scans)
         let lines = text.split(separator: "\n")

@@ -154,7 +154,7 @@ import Testing
         let after = try #require(try catalog.run(id: ended.id))
         #expect(after.state == .finished && after.error == nil, "\(after)")
         #expect(try catalog.epochs(runID: ended.id).map(\.epoch) == [1, 2])
-        #expect(try catalog.jobCounts()["train"]?["parked"] == nil)
+        #expect(try catalog.jobCounts()[.train]?[.parked] == nil)
     }
 
     @Test func aRunBeyondTheMemoryBudgetReadsItsTensorsFromTheCache() throws {
@@ -193,7 +193,7 @@ import Testing
         for index in 0..<3 {
             FileManager.default.createFile(atPath: "\(labelled)/s\(index).nii.gz", contents: Data(try SmallScans.niftiBytes(index: index, abnormal: false)))
         }
-        #expect(DaemonProcess.wait(10) { (try? daemon.catalog.jobCounts()["ingest"]?["queued"]) == 3 })
+        #expect(DaemonProcess.wait(10) { (try? daemon.catalog.jobCounts()[.ingest]?[.queued]) == 3 })
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try daemon.catalog.files().isEmpty, "nothing is ingested while the disk is full")
         #expect(try FileManager.default.contentsOfDirectory(atPath: labelled).count == 3, "the scans wait in the inbox")

@@ -193,7 +193,7 @@ import Testing
             Issue.record("should be a conflict"); return
         }
         #expect(try catalog.labelledScans(key: ingestor.parameters.key).isEmpty)
-        #expect(try catalog.scans(label: "conflict", state: nil, limit: 10).count == 1)
+        #expect(try catalog.scans(label: .conflict, state: nil, limit: 10).count == 1)
         #expect(try catalog.resolveLabelConflicts(now: 3, exists: { access($0, F_OK) == 0 }).isEmpty)
         // The abnormal copy was the mistake: removing it from archive/ leaves the normal label.
         #expect(unlink(folders.archive + "/CT-23/x.nii.gz") == 0 && destination == folders.archive + "/CT-0/x.nii.gz")

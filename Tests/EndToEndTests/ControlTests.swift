@@ -84,7 +84,7 @@ import UnixSocket
         }
         #expect(DaemonProcess.wait(60) { ((try? json([ScanSummary].self, ["scans", "--limit", "50"]))?.count ?? 0) == 16 }, "\(daemon.log)")
         let normal = try json([ScanSummary].self, ["scans", "--label", "normal"])
-        #expect(normal.count == 8 && normal.allSatisfy { $0.label == "normal" && $0.state == "cached" })
+        #expect(normal.count == 8 && normal.allSatisfy { $0.label == .normal && $0.state == .cached })
         #expect(try ctctl(["scans", "--label", "sideways"]).stderr.contains("label must be normal, abnormal, none or conflict"))
 
         // export: the training set as shards, each row the scan's cache tensor, in the network's layout.
@@ -111,7 +111,7 @@ import UnixSocket
         let progress = lines.dropLast().compactMap { try? JSONDecoder().decode(TrainingInfo.self, from: Data($0.utf8)) }
         #expect(!progress.isEmpty && progress.allSatisfy { $0.epochs == 2 })
         let run = try JSONDecoder().decode(RunSummary.self, from: Data(lines.last!.utf8))
-        #expect(run.state == "finished" && run.active, "\(run)")
+        #expect(run.state == .finished && run.active, "\(run)")
         #expect(progress.allSatisfy { $0.runID == run.id })
 
         let runs = try json([RunSummary].self, ["runs"])
@@ -124,7 +124,7 @@ import UnixSocket
 
         // One scan by name, by hash prefix; an unknown one.
         let byName = try json(ScanDetail.self, ["scan", "CT-23/a3.nii.gz"])
-        #expect(byName.scan.label == "abnormal" && byName.files.first?.outcome == "archived")
+        #expect(byName.scan.label == .abnormal && byName.files.first?.outcome == .archived)
         #expect(try json(ScanDetail.self, ["scan", String(byName.scan.hash.prefix(10))]).scan.id == byName.scan.id)
         let unknown = try ctctl(["scan", "nothing-like-it.nii"])
         #expect(unknown.status == 1 && unknown.stderr.contains("no scan known as"), "\(unknown.stderr)")
@@ -190,7 +190,7 @@ import UnixSocket
         let copy = folder.path + "/elsewhere.safetensors"
         try FileManager.default.copyItem(atPath: detail.folder + "/best.safetensors", toPath: copy)
         let imported = try json(ImportResult.self, ["import", copy])
-        #expect(imported.run.origin == "imported" && imported.run.source == copy && !imported.promoted && imported.run.id != run.id, "\(imported)")
+        #expect(imported.run.origin == .imported && imported.run.source == copy && !imported.promoted && imported.run.id != run.id, "\(imported)")
         let validationNow = try ExportManifest.decode(Array(try Data(contentsOf: URL(fileURLWithPath: exportFolder + "/manifest.json"))), file: "manifest")
             .scans.filter { $0.split == .validation }.count
         #expect(validationNow > 0 && imported.evaluation?.scans == validationNow, "evaluated on the daemon's validation set today: \(imported)")

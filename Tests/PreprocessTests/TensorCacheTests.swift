@@ -1,4 +1,5 @@
 import Foundation
+import NIfTI
 import Preprocess
 import Testing
 
@@ -29,8 +30,32 @@ import Testing
         #expect(throws: TensorCacheError.self) { try cache.read(path, checksum: checksum).get() }
         #expect((try? cache.read(path).get()) != nil, "without a checksum, changed values still decode")
         let other = TensorCache(folder: folder, parameters: PreprocessParameters(width: 4, height: 3, depth: 2))
-        if case .failure(let problem) = other.read(path) { #expect(problem.reason == "2×3×4, not 4×3×2") } else { Issue.record("read a tensor of another size") }
-        if case .failure(let problem) = cache.read(folder + "/none.npy") { #expect(problem.reason == "missing") } else { Issue.record("read a missing file") }
+        if case .failure(let problem) = other.read(path) { #expect(problem.reason == "2×3×4, not 4×3×2" && problem.kind == .damaged) } else { Issue.record("read a tensor of another size") }
+        if case .failure(let problem) = cache.read(folder + "/none.npy") { #expect(problem.reason == "missing" && problem.kind == .missing) } else { Issue.record("read a missing file") }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    @Test func aRebuiltTensorIsTheScanPreprocessedAndIsWrittenWhereReadLooks() throws {
+        let header = NIfTIWriter.header(shape: (5, 4, 3), datatype: .int16)
+        let volume = Volume(header: header, rawData: NIfTIWriter.rawBytes((0..<60).map { Int16($0 * 37 - 1000) }))
+        let nested = TensorCache(folder: folder + "/not/yet/there", parameters: parameters)
+        let (grid, written) = nested.rebuild(hash: hash, from: volume)
+        #expect(grid == Preprocessor(parameters).run(volume))
+        let (path, checksum) = try written.get()
+        #expect(path == nested.path(hash: hash))
+        #expect(try nested.read(path, checksum: checksum).get() == grid)
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    @Test func aRebuildThatCannotBeWrittenStillGivesTheGridAndSaysWhy() throws {
+        let header = NIfTIWriter.header(shape: (5, 4, 3), datatype: .int16)
+        let volume = Volume(header: header, rawData: NIfTIWriter.rawBytes([Int16](repeating: 40, count: 60)))
+        // A file where the folder should be: nothing can be written beneath it, even as root.
+        FileManager.default.createFile(atPath: folder + "/blocked", contents: Data())
+        let (grid, written) = TensorCache(folder: folder + "/blocked", parameters: parameters).rebuild(hash: hash, from: volume)
+        #expect(grid == Preprocessor(parameters).run(volume))
+        guard case .failure(let error) = written else { Issue.record("wrote beneath a file"); return }
+        #expect(error.code == ENOTDIR)
         try? FileManager.default.removeItem(atPath: folder)
     }
 }

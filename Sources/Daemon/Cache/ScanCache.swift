@@ -53,8 +53,8 @@ struct ScanCache: Sendable {
 
     /// Preprocesses the archived original again and records the new tensor.
     private func rebuild(scan: ScanRecord, cache: TensorCache, limits: ReadLimits, original: String) throws -> VoxelGrid {
-        let grid = Preprocessor(cache.parameters).run(try NIfTIReader(limits: limits).read(path: original))
-        let tensor = try cache.write(grid, hash: scan.hash)
+        let (grid, written) = cache.rebuild(hash: scan.hash, from: try NIfTIReader(limits: limits).read(path: original))
+        let tensor = try written.get()
         try catalog.setCacheEntry(scanID: scan.id, key: cache.parameters.key, path: tensor.path, checksum: tensor.checksum, now: Daemon.now())
         return grid
     }

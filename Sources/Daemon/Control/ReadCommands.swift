@@ -17,7 +17,7 @@ extension ControlCommands {
         return StatusInfo(
             version: DaemonVersion.string, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
             stateDirectory: folders.root, watching: watcher.isPaused ? "paused" : "watching \(folders.inbox)", paused: watcher.isPaused,
-            queues: try catalog.jobCounts(), scans: try catalog.scanCounts().byName, activeModel: active.map { RunSummary($0, activeID: $0.id) }, training: trainer.tracker.info,
+            queues: StatusInfo.queues(try catalog.jobCounts()), scans: try catalog.scanCounts().byName, activeModel: active.map { RunSummary($0, activeID: $0.id) }, training: trainer.tracker.info,
             problems: try problems(), compute: ComputeInfo(cpuISA: InstructionSet.effective.name, oneDNN: Engine.libraryVersion,
                                                        precision: config.precision.precision.rawValue, precisionReason: config.precision.reason),
             nextTraining: trainer.isTraining ? nil : {
@@ -40,14 +40,25 @@ extension ControlCommands {
     }
 
     func scans(_ request: Request) throws -> [ScanSummary] {
-        if let label = request.label, !["normal", "abnormal", "none", "conflict"].contains(label) {
-            throw ControlError(.badRequest, "label must be normal, abnormal, none or conflict")
+        let label = try request.label.map { text in
+            guard let label = ScanLabel(rawValue: text) else {
+                throw ControlError(.badRequest, "label must be " + Self.choices(ScanLabel.allCases.map(\.rawValue)))
+            }
+            return ScanRecord.Label(label)
         }
-        if let state = request.state, !["cached", "rejected"].contains(state) {
-            throw ControlError(.badRequest, "state must be cached or rejected")
+        let state = try request.state.map { text in
+            guard let state = ScanState(rawValue: text) else {
+                throw ControlError(.badRequest, "state must be " + Self.choices(ScanState.allCases.map(\.rawValue)))
+            }
+            return ScanRecord.State(state)
         }
         let limit = max(1, min(request.limit ?? 100, 100_000))
-        return try catalog.scans(label: request.label, state: request.state, limit: limit).map(ScanSummary.init)
+        return try catalog.scans(label: label, state: state, limit: limit).map(ScanSummary.init)
+    }
+
+    /// "a, b or c".
+    static func choices(_ words: [String]) -> String {
+        words.count < 2 ? words.joined() : words.dropLast().joined(separator: ", ") + " or " + words.last!
     }
 
     func scanDetail(_ request: Request) throws -> ScanDetail {
@@ -59,10 +70,10 @@ extension ControlCommands {
         let files = try catalog.files(scanID: scan.id)
         let predictions = try catalog.predictions(scanID: scan.id).map { p in
             PredictionSummary(file: files.first { $0.id == p.fileID }?.inboxPath ?? "", runID: p.runID, probabilityAbnormal: p.probabilityAbnormal,
-                              decision: p.decision, report: p.report, at: PredictionReport.timestamp(p.createdAt))
+                              decision: Decision(p.decision), report: p.report, at: PredictionReport.timestamp(p.createdAt))
         }
         return ScanDetail(scan: ScanSummary(scan),
-                          files: files.map { .init(inboxPath: $0.inboxPath, destination: $0.destination, outcome: $0.outcome.rawValue,
+                          files: files.map { .init(inboxPath: $0.inboxPath, destination: $0.destination, outcome: FileOutcome($0.outcome),
                                                    arrivedAt: PredictionReport.timestamp($0.arrivedAt)) },
                           facts: scan.facts.map { .object(JSONValue.object(json: $0)) }, predictions: predictions)
     }
@@ -85,7 +96,7 @@ extension ControlCommands {
         typealias S = PrometheusText.Sample
         return PrometheusText.render([
             F(name: "ctd_files_total", help: "Files taken from the inbox, by outcome.", type: "counter",
-              samples: ["archived", "rejected"].map { S(labels: "outcome=\"\($0)\"", value: totals["files_" + $0] ?? 0) }),
+              samples: FileOutcome.allCases.map { S(labels: "outcome=\"\($0.rawValue)\"", value: totals["files_" + $0.rawValue] ?? 0) }),
             F(name: "ctd_predictions_total", help: "Reports written to the outbox.", type: "counter",
               samples: [S(value: totals["predictions"] ?? 0)]),
             PrometheusText.histogram(name: "ctd_report_latency_seconds", help: "From a request taken from the inbox to its report, since start.",
@@ -95,7 +106,7 @@ extension ControlCommands {
             F(name: "ctd_training_seconds_total", help: "Time spent in training epochs.", type: "counter",
               samples: [S(value: totals["epoch_seconds"] ?? 0)]),
             F(name: "ctd_jobs", help: "Jobs by kind and state.", type: "gauge",
-              samples: queues.sorted { $0.key < $1.key }.flatMap { kind, states in
+              samples: StatusInfo.queues(queues).sorted { $0.key < $1.key }.flatMap { kind, states in
                   states.sorted { $0.key < $1.key }.map { S(labels: "kind=\"\(kind)\",state=\"\($0.key)\"", value: Double($0.value)) }
               }),
             F(name: "ctd_training_in_progress", help: "1 while a training run is in progress.", type: "gauge", samples: [S(value: trainer.isTraining ? 1 : 0)]),
@@ -131,7 +142,7 @@ extension ControlCommands {
             try model.predictor.predict(Preprocessor(model.predictor.preprocessing).run(volume), file: name)
         }
         return PredictResult(file: name, probabilityAbnormal: prediction.probabilityAbnormal, probabilityNormal: prediction.probabilityNormal,
-                             decision: PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold),
+                             decision: Decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold),
                              sentences: prediction.sentences, runID: model.runID, logit: prediction.logit, calibrated: prediction.calibrated)
     }
 
@@ -160,7 +171,7 @@ extension ControlCommands {
         let labelled = try catalog.labelledScans(key: parameters.key)
         let entries = labelled.compactMap { scan, cache in
             scan.label.map { label in
-                ExportListing.Entry(hash: scan.hash, label: label, split: ValidationSplit.isValidation(hash: scan.hash, fraction: fraction) ? "validation" : "train",
+                ExportListing.Entry(hash: scan.hash, label: label, split: ValidationSplit.isValidation(hash: scan.hash, fraction: fraction) ? .validation : .train,
                                     name: scan.name, tensor: cache.path, checksum: cache.checksum)
             }
         }

@@ -85,7 +85,7 @@ final class PredictWorker: Worker, @unchecked Sendable {
             : gate.urgent { try model.predictor.predictExplained(grid, file: file.inboxPath) }
         let predictMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         let run = try catalog.run(id: model.runID)
-        let decision = PredictionReport.decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold)
+        let decision = Decision(probabilityAbnormal: prediction.probabilityAbnormal, threshold: config.threshold)
         let stem = try outboxStem(for: file)
         let picture = stem + ".png"
         var warnings: [String] = []
@@ -112,9 +112,9 @@ final class PredictWorker: Worker, @unchecked Sendable {
             picture: (picture as NSString).lastPathComponent)
         try AtomicFile.write(try report.json(), to: stem + ".json")
         try catalog.recordPrediction(fileID: file.id, scanID: scan.id, runID: model.runID, probabilityAbnormal: prediction.probabilityAbnormal,
-                                     decision: decision, report: stem + ".json", now: now)
+                                     decision: PredictionRecord.Decision(decision), report: stem + ".json", now: now)
         metrics.observeReport(latency: Daemon.now() - file.arrivedAt)
-        log.info("\(file.inboxPath): \(decision) (p_abnormal \(String(format: "%.3f", prediction.probabilityAbnormal))) → \(stem).json")
+        log.info("\(file.inboxPath): \(decision.rawValue) (p_abnormal \(String(format: "%.3f", prediction.probabilityAbnormal))) → \(stem).json")
     }
 
     /// outbox/<name>: the request's name, with a tag when another request already took it.

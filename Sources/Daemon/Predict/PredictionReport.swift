@@ -45,7 +45,7 @@ public struct PredictionReport: Codable, Sendable, Equatable {
     public var logit: Double?
     public var calibrated: Bool?
     public var threshold: Double
-    public var decision: String
+    public var decision: Decision
     public var sentences: [String]
     public var warnings: [String]
     public var timings: Timings
@@ -59,10 +59,6 @@ public struct PredictionReport: Codable, Sendable, Equatable {
         case file, hash, scan, model, threshold, decision, sentences, warnings, timings, picture, logit, calibrated, saliency
         case fileID = "file_id", probabilityAbnormal = "probability_abnormal", probabilityNormal = "probability_normal"
         case arrivedAt = "arrived_at", reportedAt = "reported_at"
-    }
-
-    public static func decision(probabilityAbnormal: Double, threshold: Double) -> String {
-        probabilityAbnormal >= threshold ? "abnormal" : "normal"
     }
 
     public func json() throws -> [UInt8] {
@@ -85,9 +81,9 @@ public struct PredictionReport: Codable, Sendable, Equatable {
                                     saliency: saliency.grid.values, slices: slices)
     }
 
-    public static func caption(decision: String, probabilityAbnormal: Double, file: String) -> String {
-        let confidence = decision == "abnormal" ? probabilityAbnormal : 1 - probabilityAbnormal
-        return String(format: "%@ %.1f%% - %@", decision, 100 * confidence, file)
+    public static func caption(decision: Decision, probabilityAbnormal: Double, file: String) -> String {
+        let confidence = decision == .abnormal ? probabilityAbnormal : 1 - probabilityAbnormal
+        return String(format: "%@ %.1f%% - %@", decision.rawValue, 100 * confidence, file)
     }
 
     public static func timestamp(_ seconds: Double) -> String {

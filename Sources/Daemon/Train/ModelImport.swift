@@ -101,7 +101,7 @@ struct ModelImport {
     private func writeRecord(folder: String, name: String, user: String, checksum: String, metadata: [String: String],
                              evaluation: ImportResult.Evaluation?) throws {
         struct Record: Encodable {
-            let origin = "imported", source: String, importedBy: String, importedAt: String, sha256: String
+            let origin = RunRecord.Origin.imported, source: String, importedBy: String, importedAt: String, sha256: String
             let metadata: [String: String], evaluation: ImportResult.Evaluation?
             enum CodingKeys: String, CodingKey {
                 case origin, source, sha256, metadata, evaluation
