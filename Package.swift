@@ -59,9 +59,9 @@ let package = Package(
         // MARK: The daemon: pure decisions, the control protocol, then the services at the edges
         .target(name: "Scheduling"),
         .target(name: "ControlProtocol", dependencies: ["Version"]),
-        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket", "Scheduling", "Export", "Preprocess", "ContentHash"]),
+        .target(name: "ControlClient", dependencies: ["ControlProtocol", "UnixSocket", "Scheduling", "Export", "Preprocess", "ContentHash", "Version"]),
         .target(name: "Daemon", dependencies: [
-            "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Engine", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile",
+            "Catalog", "Scheduling", "Training", "CSystemd", "ControlProtocol", "UnixSocket", "Engine", "Model", "Preprocess", "NIfTI", "Reports", "ContentHash", "AtomicFile", "Version",
             .product(name: "Configuration", package: "swift-configuration"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,11 +79,11 @@ let package = Package(
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
-            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon", "Export",
+            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon", "Export", "Version",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
-            "ControlClient", "ControlProtocol", "Export", "UnixSocket",
+            "ControlClient", "ControlProtocol", "Export", "UnixSocket", "Version",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -3,6 +3,7 @@ import ControlProtocol
 import Export
 import Foundation
 import Preprocess
+import Version
 
 /// `ctctl export`: asks the daemon which scans it trains on, then reads their cache tensors
 /// itself (the state folder is readable by the daemon's group) and writes the shards as the
@@ -29,7 +30,7 @@ public enum ExportClient {
         let items = entries.map { ExportItem(hash: $0.hash, label: $0.label, isValidation: $0.split == .validation, name: $0.name) }
         do {
             let summary = try TrainingSetExport.update(folder: folder, items: items, preprocessing: parameters, validationFraction: listing.validationFraction,
-                                                       shardSize: shardSize, writer: "ctctl \(ControlProtocol.softwareVersion)",
+                                                       shardSize: shardSize, writer: "ctctl \(Release.version)",
                                                        source: "daemon \(listing.stateDirectory)", load: { item in
                 try tensor(byHash[item.hash]!, parameters: parameters)
             }, onEach: onEach)

@@ -8,8 +8,6 @@ import Version
 /// renamed or removed, and `v` changes only for an incompatible change.
 public enum ControlProtocol {
     public static let version = 1
-    /// ctd's release (`Release.version`), which ctd, ctctl and the daemon report.
-    public static let softwareVersion = Release.version
     /// A request line longer than this is refused and the connection closed.
     public static let maxRequestBytes = 64 * 1024
     /// A response line longer than this is a daemon bug; the client stops reading.

@@ -5,6 +5,7 @@ import Export
 import Foundation
 import Glibc
 import UnixSocket
+import Version
 
 /// `ctctl`: operates a running `ctd` over its Unix socket. Commands only parse and delegate.
 ///
@@ -16,7 +17,7 @@ struct CTCtl: ParsableCommand {
         commandName: "ctctl",
         abstract: "Operate the ctd daemon: status, scans, training runs, predictions.",
         discussion: "The socket is --socket, else $CTD_SOCKET, else /run/ctd/ctd.sock (systemd), else /var/lib/ctd/ctd.sock.",
-        version: ControlProtocol.softwareVersion,
+        version: Release.version,
         subcommands: [Status.self, Scans.self, Scan.self, Retrain.self, Cancel.self, Runs.self, Run.self, Promote.self, Rollback.self,
                       Predict.self, NextToLabel.self, Export.self, Import.self, Pause.self, Resume.self, Reload.self, Metrics.self])
 }

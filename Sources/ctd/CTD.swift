@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import Version
 
 /// `ctd`: the daemon's executable and its offline tools. Commands only parse and delegate.
 ///
@@ -11,10 +12,6 @@ struct CTD: AsyncParsableCommand {
         commandName: "ctd",
         abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
         discussion: "`ctd run` is the daemon; the other commands are offline tools: inspect and preprocess NIfTI scans, make synthetic data, train and predict, run benchmarks.",
-        version: CTDVersion.string,
+        version: Release.version,
         subcommands: [Run.self, Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, Export.self, ModelCommand.self, Bench.self])
-}
-
-enum CTDVersion {
-    static let string = DaemonVersion.string
 }

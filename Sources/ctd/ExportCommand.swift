@@ -4,6 +4,7 @@ import Export
 import Foundation
 import Preprocess
 import Training
+import Version
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,7 @@ struct Export: ParsableCommand {
         let parameters = PreprocessParameters(width: width, height: height, depth: depth)
         do {
             let summary = try FolderExport.run(data: data, out: out, parameters: parameters, validationFraction: validationFraction,
-                                               cacheFolder: cache, shardSize: shardSize, writer: "ctd \(DaemonVersion.string)") { done, total in
+                                               cacheFolder: cache, shardSize: shardSize, writer: "ctd \(Release.version)") { done, total in
                 if total > 0, done % 10 == 0 || done == total { FileHandle.standardError.write(Data("\rpreprocessing \(done)/\(total)".utf8)) }
             }
             FileHandle.standardError.write(Data("\n".utf8))

@@ -7,6 +7,7 @@ import NIfTI
 import Preprocess
 import Scheduling
 import Training
+import Version
 
 /// The read-only commands: status, scans, runs, metrics, a prediction that stores nothing, what
 /// to label next, and the export listing.
@@ -15,7 +16,7 @@ extension ControlCommands {
     func status() throws -> StatusInfo {
         let active = try catalog.activeRun()
         return StatusInfo(
-            version: DaemonVersion.string, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
+            version: Release.version, upSince: PredictionReport.timestamp(startedAt.timeIntervalSince1970), configFile: configFile,
             stateDirectory: folders.root, watching: watcher.isPaused ? "paused" : "watching \(folders.inbox)", paused: watcher.isPaused,
             queues: StatusInfo.queues(try catalog.jobCounts()), scans: try catalog.scanCounts().byName, activeModel: active.map { RunSummary($0, activeID: $0.id) }, training: trainer.tracker.info,
             problems: try problems(), compute: ComputeInfo(cpuISA: InstructionSet.effective.name, oneDNN: Engine.libraryVersion,

@@ -219,7 +219,3 @@ public struct DaemonError: Error, CustomStringConvertible {
     public init(reason: String, code: Int32? = nil) { (self.reason, self.code) = (reason, code) }
     public var description: String { reason }
 }
-
-public enum DaemonVersion {
-    public static let string = ControlProtocol.softwareVersion
-}
