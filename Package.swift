@@ -70,7 +70,8 @@ let package = Package(
         ]),
 
         // MARK: Synthetic data and benchmarks
-        .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"]),
+        // Optimised in debug builds too: the tests draw hundreds of scans (the shortcut audit).
+        .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training", "Daemon", "Catalog",
                                                   "AtomicFile", .product(name: "Logging", package: "swift-log")]),
 

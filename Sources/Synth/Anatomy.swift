@@ -5,7 +5,7 @@ import SeededRandom
 /// z = 0 at the inferior end of the scan, z grows towards the head).
 struct Anatomy {
     // Scan geometry.
-    let n = 512
+    let n: Int
     let pixel: Double
     let nz: Int
     let sliceThickness: Double
@@ -35,14 +35,18 @@ struct Anatomy {
     let fatHU, muscleHU, softHU, liverHU, spleenHU, heartHU, lungHU, lungGradient, textureAmp: Double
     let cortexHU, marrowHU, cartilageHU, tableHU, noiseSigma, offsetHU: Double
 
-    /// `slices` forces the slice count (the slice spacing then follows from the body's coverage).
-    init(rng: inout SeededGenerator, slices: Int? = nil) {
+    /// `slices` forces the slice count (the slice spacing then follows from the body's coverage);
+    /// `matrix` is the slice's width and height in pixels (the field of view stays the same, so a
+    /// smaller matrix is the same anatomy in coarser pixels).
+    init(rng: inout SeededGenerator, slices: Int? = nil, matrix: Int = 512) {
         var r = rng
         defer { rng = r }  // draws below use the local copy for brevity
+        n = matrix
         // Body size first; the field of view (pixel size) is then fitted to it, as on a scanner.
         var a = r.uniform(135, 178)
-        pixel = (min(max((2 * a + r.uniform(35, 90)) / 512, 0.6), 0.8) * 1000).rounded() / 1000
-        a = min(a, (512 * pixel - 40) / 2 / 1.06)
+        let pixelAt512 = (min(max((2 * a + r.uniform(35, 90)) / 512, 0.6), 0.8) * 1000).rounded() / 1000
+        pixel = pixelAt512 * 512 / Double(matrix)
+        a = min(a, (512 * pixelAt512 - 40) / 2 / 1.06)
         bodyA = a
         let depthRatio = r.uniform(0.64, 0.8)
         bodyBAnt = a * depthRatio * r.uniform(0.98, 1.1)

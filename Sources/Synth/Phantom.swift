@@ -16,11 +16,14 @@ public struct Phantom: Sendable {
     public let spacing: (x: Double, y: Double, z: Double)
     /// nx·ny·nz values, x fastest.
     public var hounsfield: [Int16]
-    /// Whether ground-glass opacities were added (true exactly when `lesionCount > 0`).
-    public let abnormal: Bool
-    /// Number of ground-glass opacities: 0 for normal scans, as many as the involvement needs otherwise.
-    public let lesionCount: Int
-    /// Share of the lung volume the opacities cover (estimated by sampling): 0.25–0.75 for abnormal scans.
+    /// Whether lesions were added (true exactly when `severity > .ct0`).
+    public var abnormal: Bool { severity > .ct0 }
+    public let severity: Severity
+    /// The lesions drawn, by kind: none for normal scans, as many as the involvement needs otherwise
+    /// (also when the scan was drawn `withoutLesions`, which leaves them out of the picture only).
+    public let lesionKinds: [LesionKind]
+    public var lesionCount: Int { lesionKinds.count }
+    /// Share of the lung volume the lesions cover (estimated by sampling), within the severity's range.
     public let involvement: Double
 }
 
@@ -29,32 +32,59 @@ public struct Phantom: Sendable {
 ///
 /// Each scan is 512×512 with 30–70 slices; anatomy (body habitus, fat, lung size and density,
 /// heart, vessels, skeleton), slice spacing, texture and scanner noise (σ 10–20 HU) vary per scan.
-/// Abnormal scans add ground-glass opacities (-700…-300 HU, 40–110 mm, soft irregular borders) inside the
-/// lungs only, favouring peripheral, bilateral, lower-lobe sites, until they cover 25–75 % of the lung
-/// volume, like MosMedData's CT-23 (CT-2: 25–50 % involved; CT-3: 50–75 %).
+/// Abnormal scans add lesions inside the lungs only (`Severity`: ground glass, -700…-300 HU;
+/// consolidation, -150…+30 HU, hiding the vessels; crazy paving, ground glass with septal lines;
+/// 10–45 mm at CT-1, 40–130 mm patches beyond, soft irregular borders), favouring peripheral,
+/// bilateral, lower-lobe sites, until they cover the severity's share of the lung volume. Nothing
+/// else depends on the severity: body, anatomy, spacing, slice count, texture and noise are drawn
+/// from the same distributions for every class.
 /// Cost (optimised build, one core): ≈ 0.1–0.2 s per scan (median ≈ 0.13 s, ≈ 3 ms per slice);
 /// the result holds ≤ 37 MB and drawing needs ≈ 4 MB more. `make` is safe to call concurrently.
 public struct PhantomGenerator: Sendable {
     public let seed: UInt64
+    /// Pixels across a slice: 512 as on a scanner; less (the same anatomy in coarser pixels) for
+    /// tests that need hundreds of scans.
+    public let matrix: Int
 
-    public init(seed: UInt64) {
-        self.seed = seed
+    /// - Precondition: `matrix` is between 32 and 1024.
+    public init(seed: UInt64, matrix: Int = 512) {
+        precondition((32...1024).contains(matrix), "matrix must be between 32 and 1024")
+        (self.seed, self.matrix) = (seed, matrix)
     }
 
-    /// The scan number `index` of the normal (`abnormal == false`) or abnormal series.
+    /// The scan number `index` of the normal (`abnormal == false`) or abnormal series; abnormal
+    /// scans are CT-23 as in the seed: CT-2 three times in four, else CT-3.
     /// `slices` forces the number of slices (benchmarks want exactly 64); nil lets the scan choose.
     /// - Precondition: `slices`, when given, is between 1 and 1000.
-    public func make(index: Int, abnormal: Bool, slices: Int? = nil) -> Phantom {
-        precondition(slices.map { (1...1000).contains($0) } ?? true, "slices must be between 1 and 1000")
+    public func make(index: Int, abnormal: Bool, slices: Int? = nil, withoutLesions: Bool = false) -> Phantom {
+        make(key: key(index: index, abnormal: abnormal, salt: 0), severity: abnormal ? nil : .ct0, slices: slices, withoutLesions: withoutLesions)
+    }
+
+    /// The scan number `index` of a severity's series (each severity's series is its own; CT-0 is
+    /// the normal series). `withoutLesions` draws the same scan, lesions left out of the picture:
+    /// for checking that nothing but the lesions tells the classes apart.
+    public func make(index: Int, severity: Severity, slices: Int? = nil, withoutLesions: Bool = false) -> Phantom {
+        make(key: key(index: index, abnormal: severity > .ct0, salt: UInt64(severity.rawValue)), severity: severity, slices: slices,
+             withoutLesions: withoutLesions)
+    }
+
+    private func key(index: Int, abnormal: Bool, salt: UInt64) -> UInt64 {
         var key = SeededGenerator.mix64(seed ^ 0x6A09_E667_F3BC_C909)
         key = SeededGenerator.mix64(key &+ UInt64(bitPattern: Int64(index)) &* 0x9E37_79B9_7F4A_7C15)
         key = SeededGenerator.mix64(key ^ (abnormal ? 0xA5A5_5A5A_C3C3_3C3C : 0x1234_5678_9ABC_DEF0))
+        return salt == 0 ? key : SeededGenerator.mix64(key ^ salt &* 0x3C6E_F372_FE94_F82B)
+    }
+
+    /// - Parameter severity: nil draws CT-2 or CT-3 (3 : 1), as MosMedData's CT-23 holds them.
+    private func make(key: UInt64, severity: Severity?, slices: Int?, withoutLesions: Bool) -> Phantom {
+        precondition(slices.map { (1...1000).contains($0) } ?? true, "slices must be between 1 and 1000")
         var rng = SeededGenerator(seed: key)
 
-        let anatomy = Anatomy(rng: &rng, slices: slices)
+        let anatomy = Anatomy(rng: &rng, slices: slices, matrix: matrix)
         let vessels = anatomy.vesselTree(rng: &rng)
-        let (lesions, involvement) = abnormal ? anatomy.lesions(rng: &rng) : ([], 0)
-        let renderer = Renderer(anatomy: anatomy, lesions: lesions, vessels: vessels,
+        let severity = severity ?? (rng.chance(0.75) ? .ct2 : .ct3)
+        let (lesions, involvement) = anatomy.lesions(severity: severity, rng: &rng)
+        let renderer = Renderer(anatomy: anatomy, lesions: withoutLesions ? [] : lesions, vessels: vessels,
                                 seed: SeededGenerator.mix64(key ^ 0xBB67_AE85_84CA_A73B), rng: &rng)
 
         let plane = anatomy.n * anatomy.n
@@ -67,7 +97,7 @@ public struct PhantomGenerator: Sendable {
         }
         return Phantom(nx: anatomy.n, ny: anatomy.n, nz: anatomy.nz,
                        spacing: (anatomy.pixel, anatomy.pixel, anatomy.sliceThickness),
-                       hounsfield: voxels, abnormal: abnormal, lesionCount: lesions.count,
+                       hounsfield: voxels, severity: severity, lesionKinds: lesions.map(\.kind),
                        involvement: involvement)
     }
 }

@@ -8,12 +8,23 @@ struct VesselSegment {
     var r: Double
 }
 
-/// A ground-glass opacity: a rotated ellipsoid with an irregular, soft border.
+/// What a lesion looks like on CT.
+public enum LesionKind: String, Sendable, CaseIterable {
+    /// Hazy: -700…-300 HU, the vessels inside stay visible.
+    case groundGlass = "ground-glass"
+    /// Solid: -150…+30 HU, the vessels inside disappear.
+    case consolidation
+    /// Ground glass crossed by a network of thickened septa.
+    case crazyPaving = "crazy paving"
+}
+
+/// A lesion: a rotated ellipsoid with an irregular, soft border.
 struct Lesion {
+    var kind: LesionKind
     var x: Double, y: Double, z: Double
     var a: Double, b: Double, c: Double
     var cosA: Double, sinA: Double
-    /// Target density (HU) at the centre, in -700…-300.
+    /// Target density (HU) at the centre.
     var hu: Double
     /// Relative border irregularity driven by the texture field.
     var irregular: Double
@@ -77,12 +88,13 @@ extension Anatomy {
         return segments
     }
 
-    /// Ground-glass opacities placed inside the lungs, favouring the lower lobes, the periphery and
-    /// both sides, added until they cover a drawn share of the lung volume: MosMedData's CT-23 holds
-    /// CT-2 (25–50 % of the lungs involved, about three scans in four) and CT-3 (50–75 %).
+    /// Lesions placed inside the lungs, favouring the lower lobes, the periphery and both sides,
+    /// added until they cover a share of the lung volume drawn from the severity's range.
     /// Returns the lesions and the share of the lung volume they cover.
-    func lesions(rng: inout SeededGenerator) -> (lesions: [Lesion], involvement: Double) {
-        let target = rng.chance(0.75) ? rng.uniform(0.25, 0.5) : rng.uniform(0.5, 0.75)
+    func lesions(severity: Severity, rng: inout SeededGenerator) -> (lesions: [Lesion], involvement: Double) {
+        guard severity > .ct0 else { return ([], 0) }
+        let target = rng.uniform(severity.involvement.lowerBound, severity.involvement.upperBound)
+        let (maxCount, maxAttempts) = severity == .ct4 ? (70, 160) : (40, 80)
         let lung = lungSamples(count: 3000, rng: &rng)
         var covered = [Bool](repeating: false, count: lung.count)
         var coveredWeight = 0.0
@@ -91,12 +103,12 @@ extension Anatomy {
         var result: [Lesion] = []
         var side = rng.chance(0.55) ? 0 : 1
         var attempt = 0
-        while coveredWeight < target * totalWeight && result.count < 40 && attempt < 80 {
+        while coveredWeight < target * totalWeight && result.count < maxCount && attempt < maxAttempts {
             attempt += 1
             if attempt > 1 && rng.chance(0.6) { side = 1 - side }
             let peripheral = rng.chance(0.75)
-            // 40–110 mm across: confluent patches rather than nodules.
-            let diameter = 40 + 70 * pow(rng.nextUnit(), 1.2)
+            let sizes = severity.diameter
+            let diameter = sizes.lowerBound + (sizes.upperBound - sizes.lowerBound) * pow(rng.nextUnit(), 1.2)
             var best: (x: Double, y: Double, z: Double, score: Double)? = nil
             for _ in 0..<400 {
                 let u = 0.04 + 0.8 * pow(rng.nextUnit(), 1.5)
@@ -116,11 +128,14 @@ extension Anatomy {
             guard let c = best else { continue }
             let angle = rng.uniform(0, Double.pi)
             let radius = diameter / 2
-            let lesion = Lesion(x: c.x, y: c.y, z: c.z,
+            let mix = severity.lesionMix, pick = rng.nextUnit()
+            let kind: LesionKind = pick < mix.groundGlass ? .groundGlass : pick < mix.groundGlass + mix.crazyPaving ? .crazyPaving : .consolidation
+            let hu = kind == .consolidation ? rng.uniform(-150, 30) : min(max(baseHU + rng.uniform(-80, 80), -700), -300)
+            let lesion = Lesion(kind: kind, x: c.x, y: c.y, z: c.z,
                                 a: radius * rng.uniform(0.9, 1.1), b: radius * rng.uniform(0.7, 1.0),
                                 c: max(radius * rng.uniform(0.8, 1.3), 1.5 * sliceThickness),
                                 cosA: cos(angle), sinA: sin(angle),
-                                hu: min(max(baseHU + rng.uniform(-80, 80), -700), -300),
+                                hu: hu,
                                 irregular: rng.uniform(0.08, 0.2))
             result.append(lesion)
             for (i, point) in lung.enumerated() where !covered[i] && lesion.covers(point.position) {
@@ -193,7 +208,8 @@ extension Canvas {
     }
 
     /// Raises lung-parenchyma pixels of the slice at height zc towards each lesion's density.
-    /// Vessels inside a lesion stay visible (ground glass does not obscure them).
+    /// Vessels inside ground glass stay visible; consolidation covers them; crazy paving adds
+    /// thin septal lines (contours of the texture field) on top of its ground glass.
     func drawLesions(_ lesions: [Lesion], zc: Double, lungHU: Double) {
         var touched: [(Int, Int, Int, Int)] = []
         for les in lesions {
@@ -208,7 +224,7 @@ extension Canvas {
             for y in r.first...r.last {
                 let dy = ymm(y) - les.y
                 let row = y * nx
-                for x in c.first...c.last where label[row + x] == Tissue.lung {
+                for x in c.first...c.last where label[row + x] == Tissue.lung || (les.kind == .consolidation && label[row + x] == Tissue.vessel) {
                     let dx = xmm(x) - les.x
                     let u = (dx * les.cosA + dy * les.sinA) / les.a
                     let v = (-dx * les.sinA + dy * les.cosA) / les.b
@@ -217,8 +233,18 @@ extension Canvas {
                     guard rr < 1.05 else { continue }
                     let s = min(1, max(0, (1.05 - rr) / 0.28))
                     let w = s * s * (3 - 2 * s)
-                    let inc = Float(w * delta * (1 + 0.12 * t))
+                    var inc = Float(w * delta * (1 + 0.12 * t))
+                    if les.kind == .crazyPaving {
+                        // Distance to the nearest contour of the texture: a polygonal network of lines.
+                        let level = abs((2.5 * t).rounded() - 2.5 * t)
+                        if level < 0.09 { inc += Float(w * 220 * (1 - level / 0.09)) }
+                    }
                     let p = row + x
+                    if label[p] == Tissue.vessel {
+                        // Consolidation over a vessel: the vessel's density, or the lesion's where denser.
+                        value[p] = max(value[p], Float(lungHU) + inc)
+                        continue
+                    }
                     if inc > lesion[p] { value[p] += inc - lesion[p]; lesion[p] = inc }
                 }
             }

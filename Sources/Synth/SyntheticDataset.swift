@@ -10,6 +10,9 @@ public struct SyntheticDataset: Sendable {
     public let abnormal: Int
     /// gzip level of the written files (1 fastest … 9 smallest).
     public var compressionLevel: Int32 = 4
+    /// The severities the abnormal scans take in turn; nil: MosMedData's CT-23 (CT-2, or CT-3 one
+    /// time in four).
+    public var abnormalSeverities: [Severity]? = nil
 
     public init(seed: UInt64, normal: Int, abnormal: Int) {
         self.seed = seed
@@ -42,7 +45,7 @@ public struct SyntheticDataset: Sendable {
                 let job = jobs[jobIndex]
                 let path = "\(folder)/\(Self.labelFolder(abnormal: job.abnormal))/\(fileName(index: job.index, abnormal: job.abnormal))"
                 do {
-                    let bytes = try Self.encode(generator.make(index: job.index, abnormal: job.abnormal), level: compressionLevel)
+                    let bytes = try Self.encode(phantom(generator, index: job.index, abnormal: job.abnormal), level: compressionLevel)
                     try AtomicFile.write(bytes, to: path)
                     results.set(jobIndex, .success(path))
                 } catch {
@@ -53,11 +56,27 @@ public struct SyntheticDataset: Sendable {
         return try results.values.map { try $0!.get() }
     }
 
+    private func phantom(_ generator: PhantomGenerator, index: Int, abnormal: Bool) -> Phantom {
+        guard abnormal, let severities = abnormalSeverities, !severities.isEmpty else { return generator.make(index: index, abnormal: abnormal) }
+        return generator.make(index: index, severity: severities[index % severities.count])
+    }
+
+    /// What the header's description says of a phantom (at most 80 bytes), e.g. "ctd synth: CT-2,
+    /// 31 % of lung, 3 GGO, 1 consolidation".
+    public static func describe(_ phantom: Phantom) -> String {
+        guard phantom.abnormal else { return "ctd synth: normal" }
+        let kinds = LesionKind.allCases.compactMap { kind -> String? in
+            let count = phantom.lesionKinds.filter { $0 == kind }.count
+            return count > 0 ? "\(count) \(kind == .groundGlass ? "GGO" : kind.rawValue)" : nil
+        }
+        return (["ctd synth: \(phantom.severity)", "\(Int((phantom.involvement * 100).rounded())) % of lung"] + kinds).joined(separator: ", ")
+    }
+
     /// A phantom as `.nii.gz` bytes, with a scanner-like LPS orientation in qform and sform.
     public static func encode(_ phantom: Phantom, level: Int32 = 4) throws -> [UInt8] {
         var header = NIfTIWriter.header(shape: (phantom.nx, phantom.ny, phantom.nz), datatype: .int16,
                                         spacing: (phantom.spacing.x, phantom.spacing.y, phantom.spacing.z))
-        header.description = phantom.abnormal ? "ctd synth: abnormal (\(phantom.lesionCount) GGO, \(Int((phantom.involvement * 100).rounded())) % of lung)" : "ctd synth: normal"
+        header.description = describe(phantom)
         // Voxel i runs to patient left, j to posterior, k to superior: a common CT layout (LPS).
         header.qformCode = 1
         header.sformCode = 1

@@ -99,7 +99,12 @@ class Distributed:
 
     def close(self):
         if self.world > 1:
-            dist.destroy_process_group()
+            # Every rank arrives before any tears the group down: without it a rank still in
+            # gloo's last exchange could abort ("terminate called without an active exception").
+            try:
+                dist.barrier()
+            finally:
+                dist.destroy_process_group()
 
 
 def resolve_precision(setting, device):
