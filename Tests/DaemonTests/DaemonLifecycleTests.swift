@@ -130,7 +130,9 @@ import Testing
         for index in 0..<1000 {
             FileManager.default.createFile(atPath: config.folders.inbox + "/flood/f\(index).nii", contents: Data("not a scan \(index)".utf8))
         }
-        #expect(DaemonProcess.wait(120) { (try? daemon.catalog.files().count) == 1000 }, "\((try? daemon.catalog.files().count) ?? 0) of 1000")
+        // A file is recorded, then moved, then marked moved: wait for the mark, not the record.
+        #expect(DaemonProcess.wait(120) { (try? daemon.catalog.files().filter(\.moved).count) == 1000 },
+                "\((try? daemon.catalog.files().filter(\.moved).count) ?? 0) of 1000 moved")
         let files = try daemon.catalog.files()
         #expect(Set(files.map(\.inboxPath)).count == 1000 && files.allSatisfy { $0.outcome == .rejected && $0.moved })
         #expect(try FileManager.default.contentsOfDirectory(atPath: config.folders.inbox + "/flood").isEmpty)
