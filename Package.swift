@@ -72,6 +72,8 @@ let package = Package(
         // MARK: Synthetic data and benchmarks
         // Optimised in debug builds too: the tests draw hundreds of scans (the shortcut audit).
         .target(name: "Synth", dependencies: ["NIfTI", "AtomicFile", "SeededRandom"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        // A second generator that shares none of Synth's drawing code (only its public Phantom).
+        .target(name: "IndependentSynth", dependencies: ["Synth", "SeededRandom"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Benchmarks", dependencies: ["NIfTI", "Preprocess", "Synth", "Model", "Engine", "Training", "Daemon", "Catalog",
                                                   "AtomicFile", .product(name: "Logging", package: "swift-log")]),
 
@@ -80,7 +82,7 @@ let package = Package(
 
         // MARK: Executables: argument parsing only
         .executableTarget(name: "ctd", dependencies: [
-            "NIfTI", "Preprocess", "Synth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon", "Export", "Version",
+            "NIfTI", "Preprocess", "Synth", "IndependentSynth", "Model", "Training", "Benchmarks", "AtomicFile", "Daemon", "Export", "Version",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "ctctl", dependencies: [
@@ -98,6 +100,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Zlib", "CZlib"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
+        .testTarget(name: "IndependentSynthTests", dependencies: ["IndependentSynth", "Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Preprocess"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),

@@ -25,6 +25,24 @@ public struct Phantom: Sendable {
     public var lesionCount: Int { lesionKinds.count }
     /// Share of the lung volume the lesions cover (estimated by sampling), within the severity's range.
     public let involvement: Double
+
+    public init(nx: Int, ny: Int, nz: Int, spacing: (x: Double, y: Double, z: Double), hounsfield: [Int16],
+                severity: Severity, lesionKinds: [LesionKind], involvement: Double) {
+        precondition(hounsfield.count == nx * ny * nz, "hounsfield holds nx·ny·nz values")
+        (self.nx, self.ny, self.nz, self.spacing, self.hounsfield) = (nx, ny, nz, spacing, hounsfield)
+        (self.severity, self.lesionKinds, self.involvement) = (severity, lesionKinds, involvement)
+    }
+}
+
+/// Something that draws synthetic chest CTs: `PhantomGenerator` here, and independent ones
+/// elsewhere (so that a model can be checked on scans it was not trained to recognise).
+public protocol ScanGenerator: Sendable {
+    /// A short name for reports, e.g. "ctd synth".
+    var name: String { get }
+    /// The scan number `index` of a severity's series; the same arguments give the same scan.
+    func make(index: Int, severity: Severity) -> Phantom
+    /// The scan number `index` of the normal or the abnormal (CT-23: CT-2 or CT-3) series.
+    func make(index: Int, abnormal: Bool) -> Phantom
 }
 
 /// Makes synthetic chest CT phantoms deterministically: the same (seed, index, abnormal) always
@@ -40,7 +58,8 @@ public struct Phantom: Sendable {
 /// from the same distributions for every class.
 /// Cost (optimised build, one core): ≈ 0.1–0.2 s per scan (median ≈ 0.13 s, ≈ 3 ms per slice);
 /// the result holds ≤ 37 MB and drawing needs ≈ 4 MB more. `make` is safe to call concurrently.
-public struct PhantomGenerator: Sendable {
+public struct PhantomGenerator: ScanGenerator {
+    public var name: String { "ctd synth" }
     public let seed: UInt64
     /// Pixels across a slice: 512 as on a scanner; less (the same anatomy in coarser pixels) for
     /// tests that need hundreds of scans.
@@ -56,14 +75,18 @@ public struct PhantomGenerator: Sendable {
     /// scans are CT-23 as in the seed: CT-2 three times in four, else CT-3.
     /// `slices` forces the number of slices (benchmarks want exactly 64); nil lets the scan choose.
     /// - Precondition: `slices`, when given, is between 1 and 1000.
-    public func make(index: Int, abnormal: Bool, slices: Int? = nil, withoutLesions: Bool = false) -> Phantom {
+    public func make(index: Int, abnormal: Bool) -> Phantom { make(index: index, abnormal: abnormal, slices: nil) }
+
+    public func make(index: Int, severity: Severity) -> Phantom { make(index: index, severity: severity, slices: nil) }
+
+    public func make(index: Int, abnormal: Bool, slices: Int?, withoutLesions: Bool = false) -> Phantom {
         make(key: key(index: index, abnormal: abnormal, salt: 0), severity: abnormal ? nil : .ct0, slices: slices, withoutLesions: withoutLesions)
     }
 
     /// The scan number `index` of a severity's series (each severity's series is its own; CT-0 is
     /// the normal series). `withoutLesions` draws the same scan, lesions left out of the picture:
     /// for checking that nothing but the lesions tells the classes apart.
-    public func make(index: Int, severity: Severity, slices: Int? = nil, withoutLesions: Bool = false) -> Phantom {
+    public func make(index: Int, severity: Severity, slices: Int?, withoutLesions: Bool = false) -> Phantom {
         make(key: key(index: index, abnormal: severity > .ct0, salt: UInt64(severity.rawValue)), severity: severity, slices: slices,
              withoutLesions: withoutLesions)
     }

@@ -14,10 +14,14 @@ public struct SyntheticDataset: Sendable {
     /// time in four).
     public var abnormalSeverities: [Severity]? = nil
 
-    public init(seed: UInt64, normal: Int, abnormal: Int) {
+    public let generator: any ScanGenerator
+
+    /// - Parameter generator: what draws the scans; `PhantomGenerator(seed:)` when nil.
+    public init(seed: UInt64, normal: Int, abnormal: Int, generator: (any ScanGenerator)? = nil) {
         self.seed = seed
         self.normal = normal
         self.abnormal = abnormal
+        self.generator = generator ?? PhantomGenerator(seed: seed)
     }
 
     /// The folder a label's scans go to, as the inbox convention names it.
@@ -34,7 +38,6 @@ public struct SyntheticDataset: Sendable {
     /// written, normal ones first. Each file is written atomically.
     public func write(to folder: String, workers: Int = 2) throws -> [String] {
         let jobs = (0..<normal).map { (index: $0, abnormal: false) } + (0..<abnormal).map { (index: $0, abnormal: true) }
-        let generator = PhantomGenerator(seed: seed)
         let results = ResultSlots(count: jobs.count)
         let workerCount = max(1, workers)
         for label in [false, true] {
@@ -45,7 +48,7 @@ public struct SyntheticDataset: Sendable {
                 let job = jobs[jobIndex]
                 let path = "\(folder)/\(Self.labelFolder(abnormal: job.abnormal))/\(fileName(index: job.index, abnormal: job.abnormal))"
                 do {
-                    let bytes = try Self.encode(phantom(generator, index: job.index, abnormal: job.abnormal), level: compressionLevel)
+                    let bytes = try Self.encode(phantom(index: job.index, abnormal: job.abnormal), level: compressionLevel, by: generator.name)
                     try AtomicFile.write(bytes, to: path)
                     results.set(jobIndex, .success(path))
                 } catch {
@@ -56,27 +59,27 @@ public struct SyntheticDataset: Sendable {
         return try results.values.map { try $0!.get() }
     }
 
-    private func phantom(_ generator: PhantomGenerator, index: Int, abnormal: Bool) -> Phantom {
+    private func phantom(index: Int, abnormal: Bool) -> Phantom {
         guard abnormal, let severities = abnormalSeverities, !severities.isEmpty else { return generator.make(index: index, abnormal: abnormal) }
         return generator.make(index: index, severity: severities[index % severities.count])
     }
 
     /// What the header's description says of a phantom (at most 80 bytes), e.g. "ctd synth: CT-2,
     /// 31 % of lung, 3 GGO, 1 consolidation".
-    public static func describe(_ phantom: Phantom) -> String {
-        guard phantom.abnormal else { return "ctd synth: normal" }
+    public static func describe(_ phantom: Phantom, by generator: String = "ctd synth") -> String {
+        guard phantom.abnormal else { return "\(generator): normal" }
         let kinds = LesionKind.allCases.compactMap { kind -> String? in
             let count = phantom.lesionKinds.filter { $0 == kind }.count
             return count > 0 ? "\(count) \(kind == .groundGlass ? "GGO" : kind.rawValue)" : nil
         }
-        return (["ctd synth: \(phantom.severity)", "\(Int((phantom.involvement * 100).rounded())) % of lung"] + kinds).joined(separator: ", ")
+        return (["\(generator): \(phantom.severity)", "\(Int((phantom.involvement * 100).rounded())) % of lung"] + kinds).joined(separator: ", ")
     }
 
     /// A phantom as `.nii.gz` bytes, with a scanner-like LPS orientation in qform and sform.
-    public static func encode(_ phantom: Phantom, level: Int32 = 4) throws -> [UInt8] {
+    public static func encode(_ phantom: Phantom, level: Int32 = 4, by generator: String = "ctd synth") throws -> [UInt8] {
         var header = NIfTIWriter.header(shape: (phantom.nx, phantom.ny, phantom.nz), datatype: .int16,
                                         spacing: (phantom.spacing.x, phantom.spacing.y, phantom.spacing.z))
-        header.description = describe(phantom)
+        header.description = String(describe(phantom, by: generator).utf8.prefix(80))!
         // Voxel i runs to patient left, j to posterior, k to superior: a common CT layout (LPS).
         header.qformCode = 1
         header.sformCode = 1

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IndependentSynth
 import Synth
 
 struct Synth: ParsableCommand {
@@ -16,6 +17,10 @@ struct Synth: ParsableCommand {
     @Option(help: ArgumentHelp("The severities of the abnormal scans, in turn, on MosMedData's scale (1: under 25 % of the lungs involved, 2: 25–50 %, 3: 50–75 %, 4: over 75 %), e.g. 1-4 or 1,2.",
                                discussion: "Without it, abnormal scans are CT-23 as in the seed: CT-2, or CT-3 one time in four."))
     var severity: String?
+    @Option(help: "Which generator draws them: standard, or independent (a second generator sharing none of the first one's drawing code, to test a model on scans it was not trained to recognise).")
+    var generator: GeneratorChoice = .standard
+
+    enum GeneratorChoice: String, ExpressibleByArgument { case standard, independent }
 
     func validate() throws {
         guard normal >= 0, abnormal >= 0, normal + abnormal > 0 else { throw ValidationError("ask for at least one scan (--normal/--abnormal)") }
@@ -27,7 +32,8 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
-        var dataset = SyntheticDataset(seed: seed, normal: normal, abnormal: abnormal)
+        var dataset = SyntheticDataset(seed: seed, normal: normal, abnormal: abnormal,
+                                       generator: generator == .independent ? IndependentGenerator(seed: seed) : nil)
         dataset.abnormalSeverities = severity.flatMap(Severity.abnormal)
         let started = Date()
         do {

@@ -47,7 +47,7 @@ import Testing
         let results = Slots(count: scans.count)
         DispatchQueue.concurrentPerform(iterations: 2) { worker in
             for i in stride(from: worker, to: scans.count, by: 2) {
-                let phantom = generator.make(index: scans[i].index, severity: scans[i].severity, withoutLesions: withoutLesions)
+                let phantom = generator.make(index: scans[i].index, severity: scans[i].severity, slices: nil, withoutLesions: withoutLesions)
                 results.set(i, (features(phantom), phantom.abnormal))
             }
         }
