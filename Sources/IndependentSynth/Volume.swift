@@ -3,6 +3,7 @@ import SeededRandom
 import Synth
 
 /// What fills a voxel, for the later passes (vessels and lesions go into lung only).
+/// (`heart` also stands for the aorta: mediastinal blood; `vessel` is a lung vessel.)
 enum Tissue: UInt8 { case air, fat, muscle, organ, liver, lung, heart, bone, vessel, table }
 
 /// The scan being drawn: Hounsfield values as Float and a tissue per voxel, x fastest.
@@ -69,7 +70,7 @@ struct Volume {
                         continue
                     }
                     if (x - b.aortaX) * (x - b.aortaX) + (y - b.aortaY) * (y - b.aortaY) < b.aortaR * b.aortaR {
-                        (values[p], tissue[p]) = (Float(b.organHU + 5), .vessel)
+                        (values[p], tissue[p]) = (Float(b.organHU + 5), .heart)  // mediastinal blood, not a lung vessel
                         continue
                     }
                     if heartScale > 0 {
@@ -212,14 +213,15 @@ struct Volume {
         let target = rng.uniform(share.lowerBound, share.upperBound)
         // Lung voxels on a coarse lattice: where lesions go, and how much of the lungs they cover.
         var samples: [SIMD3<Double>] = []
-        for k in 0..<b.nz { for j in stride(from: 0, to: b.n, by: 3) { for i in stride(from: 0, to: b.n, by: 3) where tissue[index(i, j, k)] == .lung {
+        for k in 0..<b.nz { for j in stride(from: 0, to: b.n, by: 3) { for i in stride(from: 0, to: b.n, by: 3) where [.lung, .vessel].contains(tissue[index(i, j, k)]) {
             samples.append(SIMD3(b.x(i), b.y(j), b.z(k)))
         } } }
         guard !samples.isEmpty else { return ([], 0) }
         var covered = [Bool](repeating: false, count: samples.count), coveredCount = 0
         var lesions: [Lesion] = []
         var attempts = 0
-        while Double(coveredCount) < target * Double(samples.count) && lesions.count < 60 && attempts < 150 {
+        let (maxLesions, maxAttempts) = severity == .ct4 ? (90, 220) : (60, 150)
+        while Double(coveredCount) < target * Double(samples.count) && lesions.count < maxLesions && attempts < maxAttempts {
             attempts += 1
             // The periphery and the lower lobes first: the best of a few candidates, most of the time.
             var centre = samples[rng.integer(0, samples.count - 1)]
