@@ -13,5 +13,5 @@ struct CTD: AsyncParsableCommand {
         abstract: "Turns a folder of chest CT scans into a continuously retrained pneumonia classifier.",
         discussion: "`ctd run` is the daemon; the other commands are offline tools: inspect and preprocess NIfTI scans, make synthetic data, train and predict, run benchmarks.",
         version: Release.version,
-        subcommands: [Run.self, Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, Export.self, ModelCommand.self, Bench.self])
+        subcommands: [Run.self, Inspect.self, Preprocess.self, Synth.self, Train.self, Predict.self, Evaluate.self, Export.self, ModelCommand.self, Bench.self])
 }

@@ -97,5 +97,45 @@ struct Predict: ParsableCommand {
     }
 }
 
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How a model does on a labelled folder (DIR/CT-0 normal, DIR/CT-23 abnormal): accuracy at 0.5, AUC, calibration.",
+        discussion: "For scans the model has not seen, e.g. from another generator: ctd synth --generator independent.")
+
+    @Option(help: "A run folder (uses its best.safetensors) or a checkpoint file.") var model: String
+    @Option(help: "The labelled folder.") var data: String
+    @Flag(help: "Print the figures as one JSON object.") var json = false
+
+    func run() throws {
+        let predictor: Predictor
+        let scans: [LabelledScan]
+        do {
+            predictor = try Predictor(model: model)
+            scans = try LabelledScans.discover(in: data)
+        } catch { throw fail(error) }
+        var probabilities: [Double] = [], labels: [Int] = []
+        for scan in scans {
+            do {
+                probabilities.append(try predictor.predict(file: scan.path).probabilityAbnormal)
+                labels.append(scan.label)
+            } catch {
+                _ = fail(error)  // said, and left out of the figures
+            }
+        }
+        let result = Evaluation(probabilities: probabilities, labels: labels)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            func figure(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
+            print("\(result.scans) scans (\(result.normal) normal, \(result.abnormal) abnormal) from \(data)")
+            print("accuracy \(figure(result.accuracy)) at 0.5 (best threshold \(figure(result.bestThresholdAccuracy))), AUC \(figure(result.auc)), "
+                  + "ECE \(figure(result.ece)), Brier \(figure(result.brier)), loss \(figure(result.loss))")
+        }
+        if result.scans < scans.count { throw ExitCode(1) }
+    }
+}
+
 extension Precision: ExpressibleByArgument {}
 extension PrecisionSetting: ExpressibleByArgument {}

@@ -75,6 +75,23 @@ import Testing
             let p = try #require(object["probability_abnormal"] as? Double)
             #expect((0...1).contains(p) && object["file"] is String)
         }
+
+        // Evaluate on the labelled folder: the same probabilities as predict, counted.
+        let files = try ["CT-0", "CT-23"].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: data + "/" + folder).sorted().map { data + "/" + folder + "/" + $0 }
+        }
+        let all = try Tools.run("ctd", ["predict", "--json", "--model", reference] + files)
+        let right = try all.stdout.split(separator: "\n").filter { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let p = try #require(object["probability_abnormal"] as? Double), file = try #require(object["file"] as? String)
+            return (p >= 0.5) == file.contains("/CT-23/")
+        }.count
+        let evaluation = try Tools.run("ctd", ["evaluate", "--json", "--model", reference, "--data", data])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any])
+        #expect(figures["scans"] as? Int == files.count)
+        #expect(abs((figures["accuracy"] as? Double ?? -1) - Double(right) / Double(files.count)) < 1e-9, "\(figures)")
+        #expect((0...1).contains(figures["auc"] as? Double ?? -1) && figures["ece"] is Double)
     }
 
     @Test func badInputsGetOneLine() throws {
