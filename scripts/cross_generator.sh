@@ -44,9 +44,8 @@ summary=()
 for trained in standard independent; do
     for tested in standard independent; do
         [ "$trained" = "$tested" ] && continue
-        echo "== trained on $trained, tested on $tested"
-        "$ctd" evaluate --model "$out/run-$trained" --data "$out/$tested"
         json=$("$ctd" evaluate --json --model "$out/run-$trained" --data "$out/$tested")
+        echo "trained on $trained, tested on $tested: $json"
         summary+=("$(python3 - "$trained" "$tested" "$json" <<'PY'
 import json, sys
 r = json.loads(sys.argv[3])
