@@ -204,12 +204,14 @@ struct Volume {
     mutating func drawLesions(severity: Severity, rng: inout SeededGenerator) -> (kinds: [LesionKind], involvement: Double) {
         guard severity > .ct0 else { return ([], 0) }
         let b = body
-        let (share, size, mix): (ClosedRange<Double>, ClosedRange<Double>, (consolidation: Double, crazyPaving: Double)) = switch severity {
-        case .ct0, .ct1: (0.03...0.25, 6...20, (0.05, 0.15))
-        case .ct2: (0.25...0.5, 18...45, (0.2, 0.25))
-        case .ct3: (0.5...0.75, 18...45, (0.3, 0.25))
-        case .ct4: (0.75...0.9, 25...55, (0.45, 0.25))
+        // Sizes and kinds are this generator's own; the shares are the scale's.
+        let (size, mix): (ClosedRange<Double>, (consolidation: Double, crazyPaving: Double)) = switch severity {
+        case .ct0, .ct1: (6...20, (0.05, 0.15))
+        case .ct2: (18...45, (0.2, 0.25))
+        case .ct3: (18...45, (0.3, 0.25))
+        case .ct4: (25...55, (0.45, 0.25))
         }
+        let share = severity.involvement
         let target = rng.uniform(share.lowerBound, share.upperBound)
         // Lung voxels on a coarse lattice: where lesions go, and how much of the lungs they cover.
         var samples: [SIMD3<Double>] = []

@@ -18,8 +18,8 @@ public enum Severity: Int, CaseIterable, Sendable, Comparable, CustomStringConve
 
     public static func < (a: Severity, b: Severity) -> Bool { a.rawValue < b.rawValue }
 
-    /// The share of the lung volume the lesions are drawn to cover.
-    var involvement: ClosedRange<Double> {
+    /// The share of the lung volume the lesions are drawn to cover (the scale itself, for any generator).
+    public var involvement: ClosedRange<Double> {
         switch self {
         case .ct0: 0...0
         case .ct1: 0.03...0.25

@@ -16,7 +16,6 @@ import Testing
         // A row names one target, or two (`ctd`, `ctctl`).
         let rows = try Self.names(#"^\| ((?:`\w+`(?:, )?)+) \|"#, in: try Self.text("docs/LAYOUT.md"))
         let layout = rows.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " `")) } }
-            .filter { $0 != "name" }
         #expect(!package.isEmpty)
         #expect(layout == package.filter { $0 != "CTDTestSupport" })
     }

@@ -20,9 +20,8 @@ import Testing
     /// and the mean and 10th/50th/90th percentiles of the window's values inside the lungs and in
     /// the body outside them.
     static func features(_ phantom: Phantom) -> (header: [Double], body: [Double], lungs: [Double]) {
-        var header = NIfTIWriter.header(shape: (phantom.nx, phantom.ny, phantom.nz), datatype: .int16,
+        let header = NIfTIWriter.header(shape: (phantom.nx, phantom.ny, phantom.nz), datatype: .int16,
                                         spacing: (phantom.spacing.x, phantom.spacing.y, phantom.spacing.z))
-        header.description = ""
         let grid = Preprocessor(parameters).run(Volume(header: header, rawData: NIfTIWriter.rawBytes(phantom.hounsfield)))
         let lungs = LungMask.estimate(grid)
         // The air around the body: dark and not lung (LungMask's dark regions reach the edge).

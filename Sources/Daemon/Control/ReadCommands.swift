@@ -41,25 +41,20 @@ extension ControlCommands {
     }
 
     func scans(_ request: Request) throws -> [ScanSummary] {
-        let label = try request.label.map { text in
-            guard let label = ScanLabel(rawValue: text) else {
-                throw ControlError(.badRequest, "label must be " + Self.choices(ScanLabel.allCases.map(\.rawValue)))
-            }
-            return ScanRecord.Label(label)
-        }
-        let state = try request.state.map { text in
-            guard let state = ScanState(rawValue: text) else {
-                throw ControlError(.badRequest, "state must be " + Self.choices(ScanState.allCases.map(\.rawValue)))
-            }
-            return ScanRecord.State(state)
-        }
+        let label = try Self.word(ScanLabel.self, request.label, named: "label").map(ScanRecord.Label.init)
+        let state = try Self.word(ScanState.self, request.state, named: "state").map(ScanRecord.State.init)
         let limit = max(1, min(request.limit ?? 100, 100_000))
         return try catalog.scans(label: label, state: state, limit: limit).map(ScanSummary.init)
     }
 
-    /// "a, b or c".
-    static func choices(_ words: [String]) -> String {
-        words.count < 2 ? words.joined() : words.dropLast().joined(separator: ", ") + " or " + words.last!
+    /// A request's word, or a bad request that lists the words allowed ("a, b or c").
+    static func word<Word: ProtocolWord & CaseIterable>(_: Word.Type, _ text: String?, named name: String) throws -> Word? {
+        guard let text else { return nil }
+        guard let word = Word(rawValue: text) else {
+            let words = Word.allCases.map(\.rawValue)
+            throw ControlError(.badRequest, "\(name) must be " + (words.count < 2 ? words.joined() : words.dropLast().joined(separator: ", ") + " or " + words.last!))
+        }
+        return word
     }
 
     func scanDetail(_ request: Request) throws -> ScanDetail {
