@@ -27,6 +27,17 @@ public struct Architecture: Sendable, Equatable, Codable {
         }
     }
 
+    /// Where voxel j of block `block`'s convolution output (0-based block) looks on the input, on
+    /// every axis: the centre of its receptive field is at input voxel `origin + step · j`. A valid
+    /// 3³ convolution moves the centre by one voxel, a 2³ pooling doubles the step and adds half a
+    /// voxel: block 0's j → j + 1, each later block's j → its input's 2j + 2.5.
+    public static func convolutionGrid(block: Int) -> (origin: Double, step: Double) {
+        precondition(filters.indices.contains(block), "block is 0…\(filters.count - 1)")
+        var (origin, step) = (1.0, 1.0)
+        for _ in 0..<block { (origin, step) = (origin + 2.5 * step, 2 * step) }
+        return (origin, step)
+    }
+
     /// The seed's input, 128×128×64.
     public static let seed = try! Architecture(width: 128, height: 128, depth: 64)
 

@@ -262,6 +262,18 @@ final class ConvBlock {
         }
     }
 
+    /// The convolution's output (after its ReLU, before pooling) of the last forward pass, as plain
+    /// float32 [N, C, X, Y, Z] values with its dims; nil for a block that convolves in slices.
+    func convolutionOutput(engine: Engine, stream: Stream) throws(EngineError) -> (values: [Float], dims: [Int])? {
+        guard let convolved else { return nil }
+        let plain = MemoryDescriptor(dims: convolved.descriptor.dims)
+        if convolved.descriptor == plain { return (convolved.read(), plain.dims) }
+        let memory = try Memory(plain, engine: engine)
+        try Primitive.reorder(engine: engine, from: convolved.descriptor, to: plain).execute(on: stream, [.src: convolved, .dst: memory])
+        try stream.wait()
+        return (memory.read(), plain.dims)
+    }
+
     /// The oneDNN implementations this block runs, by operation (e.g. "jit:avx512_core").
     var implementations: [(operation: String, implementation: String)] {
         var list: [(String, String)] = []

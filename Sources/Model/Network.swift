@@ -12,21 +12,23 @@ public final class Network {
     public let trainable: Bool
     public let precision: Precision
 
-    private let engine: Engine
-    private let stream: Stream
+    let engine: Engine
+    let stream: Stream
     private let input: Memory
     let blocks: [ConvBlock]
     /// links[i] converts what feeds block i (the scan, or block i−1's output) into the type and
     /// layout block i computes in, and its gradient back; nil where no conversion is needed.
     private let links: [Link?]
-    private let head: DenseHead
+    let head: DenseHead
     private let toPlain: Primitive
-    private let lastPlain: Memory
+    let lastPlain: Memory
     private let lastGradientPlain: Memory?
     private let fromPlain: Primitive?
     private let lastGradient: Memory?
-    private var dropoutGenerator: SeededGenerator
+    var dropoutGenerator: SeededGenerator
     private var optimizer: OptimizerState?
+    /// The convolutions' data gradients `gradCAM` needs, by block, made on its first call.
+    var dataGradients: [Int: ConvolutionDataGradient] = [:]
 
     /// Times every stage when set (benchmarks); nil costs nothing.
     /// The oneDNN implementations the convolution blocks run, in order (for the benchmark).
@@ -164,28 +166,6 @@ public final class Network {
         return Array(head.forward(lastPlain, dropout: false, generator: &unused).prefix(count))
     }
 
-    /// Grad-CAM on the last convolution block for one sample: the logit and, per voxel of that
-    /// block's output grid (`size`, x fastest… as the tensor: z fastest), ReLU(Σ_c α_c · A_c) with
-    /// α_c = ∂logit/∂(mean of A_c): where the block's features push the scan towards "abnormal".
-    /// The head pools globally, so α_c is exactly the gradient of the logit with respect to the
-    /// pooled feature c. Inference mode (running statistics, no dropout).
-    public func gradCAM(for sample: [Float]) throws(EngineError) -> (logit: Float, map: [Float], size: [Int]) {
-        precondition(sample.count == sampleSize, "one sample of \(sampleSize) values")
-        try forward(sample, training: false)
-        var unused = dropoutGenerator
-        let logit = head.forward(lastPlain, dropout: false, generator: &unused)[0]
-        let alpha = head.featureGradient(sample: 0)
-        let dims = lastPlain.descriptor.dims  // [N, C, X, Y, Z]
-        let channels = dims[1], spatial = dims[2] * dims[3] * dims[4]
-        let activations = lastPlain.read()
-        var map = [Float](repeating: 0, count: spatial)
-        for c in 0..<channels where alpha[c] != 0 {
-            let base = c * spatial  // sample 0
-            for s in 0..<spatial { map[s] += alpha[c] * activations[base + s] }
-        }
-        return (logit, map.map { max(0, $0) }, Array(dims[2...4]))
-    }
-
     /// One training step on a full batch: forward with batch statistics and dropout, binary
     /// cross-entropy, backward, one Adam update. Returns the batch's mean loss and its logits.
     /// (`dropout: false` makes the step a deterministic function of weights and batch, to compare
@@ -234,7 +214,7 @@ public final class Network {
         return ParameterSet(tensors: values)
     }
 
-    private func forward(_ inputs: [Float], training: Bool) throws(EngineError) {
+    func forward(_ inputs: [Float], training: Bool) throws(EngineError) {
         var padded = inputs
         if padded.count < batchSize * sampleSize { padded += [Float](repeating: 0, count: batchSize * sampleSize - padded.count) }
         input.write(padded)
@@ -371,3 +351,4 @@ struct OptimizerState {
         step += 1
     }
 }
+

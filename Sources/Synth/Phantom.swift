@@ -25,12 +25,17 @@ public struct Phantom: Sendable {
     public var lesionCount: Int { lesionKinds.count }
     /// Share of the lung volume the lesions cover (estimated by sampling), within the severity's range.
     public let involvement: Double
+    /// Where the lesions are drawn at half their density or more (nx·ny·nz flags, x fastest), when
+    /// the generator was asked for it: the ground truth a saliency map is checked against.
+    public let lesionMask: [Bool]?
 
+    /// - Precondition: `lesionMask`, when given, has as many flags as `hounsfield` has values.
     public init(nx: Int, ny: Int, nz: Int, spacing: (x: Double, y: Double, z: Double), hounsfield: [Int16],
-                severity: Severity, lesionKinds: [LesionKind], involvement: Double) {
+                severity: Severity, lesionKinds: [LesionKind], involvement: Double, lesionMask: [Bool]? = nil) {
         precondition(hounsfield.count == nx * ny * nz, "hounsfield holds nx·ny·nz values")
+        precondition(lesionMask.map { $0.count == hounsfield.count } ?? true, "lesionMask holds nx·ny·nz flags")
         (self.nx, self.ny, self.nz, self.spacing, self.hounsfield) = (nx, ny, nz, spacing, hounsfield)
-        (self.severity, self.lesionKinds, self.involvement) = (severity, lesionKinds, involvement)
+        (self.severity, self.lesionKinds, self.involvement, self.lesionMask) = (severity, lesionKinds, involvement, lesionMask)
     }
 }
 
@@ -79,16 +84,18 @@ public struct PhantomGenerator: ScanGenerator {
 
     public func make(index: Int, severity: Severity) -> Phantom { make(index: index, severity: severity, slices: nil) }
 
-    public func make(index: Int, abnormal: Bool, slices: Int?, withoutLesions: Bool = false) -> Phantom {
-        make(key: key(index: index, abnormal: abnormal, salt: 0), severity: abnormal ? nil : .ct0, slices: slices, withoutLesions: withoutLesions)
+    public func make(index: Int, abnormal: Bool, slices: Int?, withoutLesions: Bool = false, withLesionMask: Bool = false) -> Phantom {
+        make(key: key(index: index, abnormal: abnormal, salt: 0), severity: abnormal ? nil : .ct0, slices: slices, withoutLesions: withoutLesions,
+             withLesionMask: withLesionMask)
     }
 
     /// The scan number `index` of a severity's series (each severity's series is its own; CT-0 is
     /// the normal series). `withoutLesions` draws the same scan, lesions left out of the picture:
-    /// for checking that nothing but the lesions tells the classes apart.
-    public func make(index: Int, severity: Severity, slices: Int?, withoutLesions: Bool = false) -> Phantom {
+    /// for checking that nothing but the lesions tells the classes apart. `withLesionMask` also
+    /// records where the lesions are (`Phantom.lesionMask`); the scan itself is the same.
+    public func make(index: Int, severity: Severity, slices: Int?, withoutLesions: Bool = false, withLesionMask: Bool = false) -> Phantom {
         make(key: key(index: index, abnormal: severity > .ct0, salt: UInt64(severity.rawValue)), severity: severity, slices: slices,
-             withoutLesions: withoutLesions)
+             withoutLesions: withoutLesions, withLesionMask: withLesionMask)
     }
 
     private func key(index: Int, abnormal: Bool, salt: UInt64) -> UInt64 {
@@ -99,7 +106,7 @@ public struct PhantomGenerator: ScanGenerator {
     }
 
     /// - Parameter severity: nil draws CT-2 or CT-3 (3 : 1), as MosMedData's CT-23 holds them.
-    private func make(key: UInt64, severity: Severity?, slices: Int?, withoutLesions: Bool) -> Phantom {
+    private func make(key: UInt64, severity: Severity?, slices: Int?, withoutLesions: Bool, withLesionMask: Bool) -> Phantom {
         precondition(slices.map { (1...1000).contains($0) } ?? true, "slices must be between 1 and 1000")
         var rng = SeededGenerator(seed: key)
 
@@ -112,15 +119,20 @@ public struct PhantomGenerator: ScanGenerator {
 
         let plane = anatomy.n * anatomy.n
         let total = plane * anatomy.nz
+        var mask = withLesionMask ? [Bool](repeating: false, count: total) : nil
         let voxels = [Int16](unsafeUninitializedCapacity: total) { buffer, initialised in
             for k in 0..<anatomy.nz {
-                renderer.render(slice: k, into: buffer.baseAddress! + k * plane)
+                if mask != nil {
+                    mask!.withUnsafeMutableBufferPointer { renderer.render(slice: k, into: buffer.baseAddress! + k * plane, lesionMask: $0.baseAddress! + k * plane) }
+                } else {
+                    renderer.render(slice: k, into: buffer.baseAddress! + k * plane)
+                }
             }
             initialised = total
         }
         return Phantom(nx: anatomy.n, ny: anatomy.n, nz: anatomy.nz,
                        spacing: (anatomy.pixel, anatomy.pixel, anatomy.sliceThickness),
                        hounsfield: voxels, severity: severity, lesionKinds: lesions.map(\.kind),
-                       involvement: involvement)
+                       involvement: involvement, lesionMask: mask)
     }
 }

@@ -47,8 +47,9 @@ struct Renderer {
         tableLabel = tl
     }
 
-    /// Renders slice k (0 = inferior) into `out` (nx·ny int16 values).
-    func render(slice k: Int, into out: UnsafeMutablePointer<Int16>) {
+    /// Renders slice k (0 = inferior) into `out` (nx·ny int16 values); marks its lesions in
+    /// `lesionMask` (nx·ny flags, cleared by the caller) when given.
+    func render(slice k: Int, into out: UnsafeMutablePointer<Int16>, lesionMask: UnsafeMutablePointer<Bool>? = nil) {
         let a = anatomy, c = canvas
         let h = a.sliceThickness / 2
         let zc = (Double(k) + 0.5) * a.sliceThickness
@@ -104,7 +105,7 @@ struct Renderer {
                 }
             }
             c.drawVessels(vessels, zc: zc, h: h, lungHU: a.lungHU, bloodHU: a.heartHU)
-            c.drawLesions(lesions, zc: zc, lungHU: a.lungHU)
+            c.drawLesions(lesions, zc: zc, lungHU: a.lungHU, mask: lesionMask)
         }
         drawSkeleton(sec, zc: zc, h: h)
         composite(into: out, rng: &rng)

@@ -210,7 +210,8 @@ extension Canvas {
     /// Raises lung-parenchyma pixels of the slice at height zc towards each lesion's density.
     /// Vessels inside ground glass stay visible; consolidation covers them; crazy paving adds
     /// thin septal lines (contours of the texture field) on top of its ground glass.
-    func drawLesions(_ lesions: [Lesion], zc: Double, lungHU: Double) {
+    /// `mask`, when given (nx·ny flags), is set where a lesion is drawn at half its density or more.
+    func drawLesions(_ lesions: [Lesion], zc: Double, lungHU: Double, mask: UnsafeMutablePointer<Bool>? = nil) {
         var touched: [(Int, Int, Int, Int)] = []
         for les in lesions {
             let dzn = (zc - les.z) / les.c
@@ -240,6 +241,7 @@ extension Canvas {
                         if level < 0.09 { inc += Float(w * 220 * (1 - level / 0.09)) }
                     }
                     let p = row + x
+                    if w >= 0.5 { mask?[p] = true }
                     if label[p] == Tissue.vessel {
                         // Consolidation over a vessel: the vessel's density, or the lesion's where denser.
                         value[p] = max(value[p], Float(lungHU) + inc)

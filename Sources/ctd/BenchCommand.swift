@@ -9,7 +9,7 @@ import Synth
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release-mode benchmarks (medians of several runs, with the reference measured in the same run).",
-        subcommands: [PreprocessBench.self, EngineBench.self, ReportBench.self])
+        subcommands: [PreprocessBench.self, EngineBench.self, ReportBench.self, SaliencyBench.self])
 
     struct PreprocessBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -71,6 +71,40 @@ struct Bench: ParsableCommand {
                                                  whileTraining: whileTraining).run().table)
             } catch {
                 throw fail(error)
+            }
+        }
+    }
+
+    struct SaliencyBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "saliency",
+            abstract: "How much of a model's saliency map (Grad-CAM, as in its reports) falls on the lesions of synthetic abnormal scans.",
+            discussion: "Prints each scan's share of the map inside its lesion mask grown by --dilation voxels, and the share an even spread over the lungs would give.")
+
+        @Option(help: "A run folder (uses its best.safetensors) or a checkpoint file.") var model: String
+        @Option(help: "Abnormal scans to explain.") var scans = 20
+        @Option(help: "Their severities, as a range (1-4) or a list (2,3).") var severity = "2,2,2,3"
+        @Option(help: "Seed of the synthetic scans (pick one the model was not trained on).") var seed: UInt64 = 1001
+        @Option(help: "Voxels (on the model's grid) the lesion masks are grown by.") var dilation = 5
+        @Flag(help: "Print the report as JSON on the last line.") var json = false
+
+        func validate() throws {
+            guard (1...1000).contains(scans) else { throw ValidationError("--scans must be between 1 and 1000") }
+            guard (0...64).contains(dilation) else { throw ValidationError("--dilation must be between 0 and 64") }
+            guard Severity.abnormal(severity) != nil else {
+                throw ValidationError("--severity \(severity): give severities 1 to 4, as a range (1-4) or a list (2,3)")
+            }
+        }
+
+        func run() throws {
+            let benchmark = SaliencyLocalisation(severities: Severity.abnormal(severity)!, scans: scans, seed: seed, dilation: dilation)
+            let report: SaliencyLocalisation.Report
+            do { report = try benchmark.run(model: model) } catch { throw fail(error) }
+            print(report.table)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
             }
         }
     }

@@ -74,9 +74,9 @@ import Testing
         #expect(json["calibrated"] as? Bool == true && json["logit"] is Double, "\(json)")
         let calibration = (json["model"] as? [String: Any])?["calibration"] as? [String: Any]
         #expect((calibration?["after"] as? [String: Any])?["ece"] is Double && ["platt", "identity"].contains(calibration?["method"] as? String ?? ""), "\(json)")
-        // Where the model looked: Grad-CAM on the last block (1×1×1 for a 48³ input), and the picture in colour.
+        // Where the model looked: Grad-CAM on block 3's convolution (8×8×8 for a 48³ input), and the picture in colour.
         let saliency = json["saliency"] as? [String: Any]
-        #expect(saliency?["block_grid"] as? [Int] == [1, 1, 1] && (saliency?["top_slices"] as? [Int])?.count == 5, "\(json)")
+        #expect(saliency?["block_grid"] as? [Int] == [8, 8, 8] && (saliency?["top_slices"] as? [Int])?.count == 5, "\(json)")
         let picture = try Data(contentsOf: URL(fileURLWithPath: state + "/outbox/slow request.png"))
         #expect(picture.count > 25 && picture[25] == 2, "an RGB PNG (colour type 2)")
         #expect((json["model"] as? [String: Any])?["run_id"] as? String != nil)

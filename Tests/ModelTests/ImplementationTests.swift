@@ -2,7 +2,7 @@ import Engine
 import Testing
 @testable import Model
 
-/// Every primitive the training and prediction networks create is one of oneDNN's JIT (or brgemm)
+/// Every primitive the training and prediction networks (and its explanations) create is one of oneDNN's JIT (or brgemm)
 /// kernels, never a reference one ("ref:any" ran the first block's weight gradient at 2.8 s a
 /// piece on AVX2). Run under each `ONEDNN_MAX_CPU_ISA` cap by CI, so every tier is checked.
 @Suite struct ImplementationTests {
@@ -13,6 +13,7 @@ import Testing
             let training = try Network(architecture: architecture, batchSize: 2, trainable: true, precision: precision, engine: engine)
             let predicting = try Network(architecture: architecture, batchSize: 1, trainable: false, precision: precision, engine: engine)
             defer { withExtendedLifetime((training, predicting)) {} }
+            _ = try predicting.gradCAM(for: [Float](repeating: 0.5, count: predicting.sampleSize))  // makes the explanation's backward data
             let references = engine.implementations.filter(\.isReference)
             #expect(references.isEmpty, "\(architecture) \(precision) on \(InstructionSet.effective): \(references)")
             // Four blocks of convolutions, pooling and normalisation, forward and backward, were made.

@@ -1,27 +1,48 @@
 import CTDTestSupport
+import Model
 import Preprocess
 import Testing
 @testable import Training
 
-/// The Grad-CAM map brought to the scan's grid: placement, scale, slices, share in the lungs.
+/// The Grad-CAM map brought to the scan's grid: placement where each map voxel looks, kept to the
+/// body, scaled; slices; shares.
 @Suite struct SaliencyTests {
-    @Test func theBlockMapIsPlacedScaledAndSummarised() {
-        let scan = SmallScans.grid(index: 1, abnormal: false, size: 32)
-        // A 2×2×2 block map (z fastest) hot only at x 1, y 0, z 1: the high-x, low-y, high-z corner.
-        var map = [Float](repeating: 0, count: 8)
-        map[(1 * 2 + 0) * 2 + 1] = 3
-        let saliency = Saliency(blockMap: map, size: [2, 2, 2], scan: scan)
-        let values = saliency.grid.values
-        #expect(values.max() == 1 && values.min() == 0)
-        func at(_ x: Int, _ y: Int, _ z: Int) -> Float { values[x + 32 * (y + 32 * z)] }
-        #expect(at(31, 0, 31) == 1 && at(0, 31, 0) == 0 && at(31, 0, 0) < at(31, 0, 31))
-        #expect(saliency.slicesByShare.first == 31 && saliency.slicesByShare.last == 0)
-        // The share in the lungs is the map's mass on the lung mask.
+    /// A 48³ scan with air around the body (its outer 3 voxels in x and y).
+    private func scan() -> VoxelGrid {
+        var grid = SmallScans.grid(index: 1, abnormal: false, size: 48)
+        for z in 0..<48 { for y in 0..<48 { for x in 0..<48 where min(x, y, 47 - x, 47 - y) < 3 { grid.values[x + 48 * (y + 48 * z)] = 0 } } }
+        return grid
+    }
+
+    @Test func theMapIsPlacedWhereItsVoxelsLookAndKeptToTheBody() {
+        let scan = scan()
+        // A 2×2×2 map (z fastest) whose voxels look at input 8 and 32 on each axis, hot only at
+        // x 1, y 0, z 1.
+        var values = [Float](repeating: 0, count: 8)
+        values[(1 * 2 + 0) * 2 + 1] = 3
+        let saliency = Saliency(GradCAMMap(logit: 1, block: 2, values: values, size: [2, 2, 2], origin: 8, step: 24), scan: scan)
+        func at(_ x: Int, _ y: Int, _ z: Int) -> Float { saliency.grid.values[x + 48 * (y + 48 * z)] }
+        #expect(saliency.grid.values.max() == 1 && saliency.grid.values.min() == 0)
+        #expect(at(32, 8, 32) == 1 && at(40, 5, 40) == 1, "the hot voxel's value, to its centre and beyond it")
+        #expect(abs(at(20, 5, 40) - 0.5) < 1e-6, "halfway between the centres along x")
+        #expect(at(8, 5, 40) == 0 && at(32, 32, 40) == 0 && at(32, 5, 8) == 0, "the other voxels' centres")
+        #expect(at(46, 5, 40) == 0 && at(32, 1, 40) == 0, "nothing outside the body")
+        #expect(Array(saliency.slicesByShare.prefix(16)) == Array(32...47))
+        #expect(saliency.blockGrid == [2, 2, 2] && saliency.block == 2)
+    }
+
+    @Test func sharesAreTheMapsMassInAMask() throws {
+        let scan = scan()
+        let values = (0..<27).map { Float($0 % 5) }
+        let saliency = Saliency(GradCAMMap(logit: 1, block: 2, values: values, size: [3, 3, 3], origin: 4, step: 12), scan: scan)
         let lungs = LungMask.estimate(scan)
-        let expected = zip(values, lungs).reduce(Float(0)) { $0 + ($1.1 ? $1.0 : 0) } / values.reduce(0, +)
-        #expect(abs((saliency.insideLungs ?? -1) - Double(expected)) < 1e-6)
+        let map = saliency.grid.values
+        let expected = zip(map, lungs).reduce(Float(0)) { $0 + ($1.1 ? $1.0 : 0) } / map.reduce(0, +)
+        #expect(abs(try #require(saliency.insideLungs) - Double(expected)) < 1e-5)
+        #expect(saliency.share(within: [Bool](repeating: true, count: map.count)) == 1)
+        #expect(saliency.share(within: [Bool](repeating: false, count: map.count)) == 0)
         // Nothing pushed towards abnormal: an empty map, no share.
-        let empty = Saliency(blockMap: [Float](repeating: 0, count: 8), size: [2, 2, 2], scan: scan)
-        #expect(empty.grid.values.allSatisfy { $0 == 0 } && empty.insideLungs == nil)
+        let empty = Saliency(GradCAMMap(logit: -1, block: 2, values: [Float](repeating: 0, count: 8), size: [2, 2, 2], origin: 8, step: 16), scan: scan)
+        #expect(empty.grid.values.allSatisfy { $0 == 0 } && empty.insideLungs == nil && empty.share(within: lungs) == nil)
     }
 }

@@ -1,5 +1,6 @@
 import ControlProtocol
 import Foundation
+import Model
 import Preprocess
 import Reports
 import Training
@@ -96,7 +97,8 @@ public struct PredictionReport: Codable, Sendable, Equatable {
 
 /// The report's account of where the model looked.
 public struct SaliencySummary: Codable, Sendable, Equatable {
-    public var method = "grad-cam, last convolution block"
+    /// What made the map, e.g. "grad-cam on block 3 of 4 (its convolution), kept to the body".
+    public var method: String
     /// The grid the map was computed on (x, y, z), before it was upsampled to the model's input.
     public var blockGrid: [Int]
     /// Axial slices of the model's input (z, 0 = first) holding the most saliency, highest first.
@@ -105,6 +107,7 @@ public struct SaliencySummary: Codable, Sendable, Equatable {
     public var insideLungs: Double?
 
     public init(_ saliency: Saliency, slices: Int = 5) {
+        method = "grad-cam on block \(saliency.block + 1) of \(Architecture.filters.count) (its convolution), kept to the body"
         blockGrid = saliency.blockGrid
         topSlices = Array(saliency.slicesByShare.prefix(slices))
         insideLungs = saliency.insideLungs

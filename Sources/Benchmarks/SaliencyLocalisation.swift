@@ -1,0 +1,115 @@
+import Foundation
+import NIfTI
+import Preprocess
+import Synth
+import Training
+
+/// Does a model's saliency (Grad-CAM, as in its reports) fall on the lesions? On synthetic
+/// abnormal scans whose lesion masks are known: each scan is written and read back as a `.nii.gz`,
+/// preprocessed as the model's own, explained, and its lesion mask is carried to the model's grid
+/// (`Preprocessor.resample`).
+///
+/// Two questions, each against what a map spread evenly would give:
+/// - how much of the map lies within the lesions grown by `dilation` voxels (the map is coarse),
+///   against the grown lesions' share of the body;
+/// - of the map inside the lungs, how much lies on the lesions themselves, against their share
+///   of the lungs: lesions, not merely lungs.
+public struct SaliencyLocalisation {
+    public var severities: [Severity]
+    public var scans: Int
+    public var seed: UInt64
+    public var dilation: Int
+    /// Pixels across a slice (512 as on a scanner).
+    public var matrix: Int
+
+    public init(severities: [Severity], scans: Int, seed: UInt64, dilation: Int = 5, matrix: Int = 512) {
+        precondition(!severities.isEmpty && severities.allSatisfy { $0 > .ct0 }, "severities of abnormal scans")
+        (self.severities, self.scans, self.seed, self.dilation, self.matrix) = (severities, scans, seed, dilation, matrix)
+    }
+
+    public struct Scan: Codable, Sendable {
+        public var index: Int
+        public var severity: String
+        public var involvement: Double
+        public var probability: Double
+        /// Share of the map within the grown lesions; nil when the map is empty.
+        public var share: Double?
+        /// The grown lesions' share of the body.
+        public var chance: Double
+        /// Share of the map inside the lungs (as the report says).
+        public var insideLungs: Double?
+        /// Of the map inside the lungs, the share on the lesions; nil when none is inside.
+        public var lungShareOnLesions: Double?
+        /// The lesions' share of the lungs.
+        public var lesionsOfLungs: Double
+    }
+
+    public struct Report: Codable, Sendable {
+        public var model: String
+        public var dilation: Int
+        public var scans: [Scan]
+        /// Medians over the scans (an empty map counts as 0).
+        public var medianShare: Double
+        public var medianChance: Double
+        public var medianLungShareOnLesions: Double
+        public var medianLesionsOfLungs: Double
+        /// Scans whose map has at least half its mass within the grown lesions, of all scans.
+        public var atLeastHalf: Double
+        /// Scans whose map within the lungs favours the lesions (more than their share of the lungs), of all scans.
+        public var favouringLesions: Double
+
+        public var table: String {
+            func figure(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
+            func cell(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+            var lines = ["saliency on the lesions: \(model); lesions grown by \(dilation) voxels; chance = an even spread over the body / lungs",
+                         "  scan  severity  involvement  p(abnormal)  in grown lesions  chance  in lungs  of that, on lesions  chance"]
+            for scan in scans {
+                lines.append("  " + [cell("\(scan.index)", 4), cell("\(scan.severity)", 8), cell(String(format: "%.2f", scan.involvement), 11),
+                                     cell(String(format: "%.3f", scan.probability), 11), cell(figure(scan.share), 16), cell(figure(scan.chance), 6),
+                                     cell(figure(scan.insideLungs), 8), cell(figure(scan.lungShareOnLesions), 19), cell(figure(scan.lesionsOfLungs), 6)]
+                    .joined(separator: "  "))
+            }
+            lines.append(String(format: "  median in grown lesions %.3f (chance %.3f), ≥ 0.5 in %.0f %% of scans; median on lesions within the lungs %.3f (chance %.3f), above chance in %.0f %%",
+                                medianShare, medianChance, atLeastHalf * 100, medianLungShareOnLesions, medianLesionsOfLungs, favouringLesions * 100))
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public func run(model: String) throws -> Report {
+        let predictor = try Predictor(model: model)
+        let generator = PhantomGenerator(seed: seed, matrix: matrix)
+        let folder = NSTemporaryDirectory() + "ctd-saliency-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let preprocessor = Preprocessor(predictor.preprocessing)
+        var results: [Scan] = []
+        for index in 0..<scans {
+            let severity = severities[index % severities.count]
+            let phantom = generator.make(index: index, severity: severity, slices: nil, withLesionMask: true)
+            let path = "\(folder)/scan.nii.gz"
+            try Data(SyntheticDataset.encode(phantom, level: 1)).write(to: URL(fileURLWithPath: path))
+            let grid = preprocessor.run(try NIfTIReader().read(path: path))
+            let (prediction, saliency) = try predictor.predictExplained(grid, file: path)
+            let lesions = preprocessor.resample(mask: phantom.lesionMask!, nx: phantom.nx, ny: phantom.ny, nz: phantom.nz)
+            let grown = VoxelMask.dilated(lesions, nx: grid.nx, ny: grid.ny, nz: grid.nz, by: dilation)
+            let body = BodyMask.estimate(grid)
+            // Consolidation is denser than LungMask's threshold: the lungs are its estimate and the lesions.
+            let lungs = zip(LungMask.estimate(grid), lesions).map { $0 || $1 }
+            func count(_ a: [Bool], _ b: [Bool]) -> Double { Double(zip(a, b).filter { $0 && $1 }.count) }
+            let lungMap = saliency.grid.values.indices.map { lungs[$0] ? saliency.grid.values[$0] : 0 }
+            let lungMass = lungMap.reduce(0, +)
+            let onLesions = zip(lungMap, lesions).reduce(Float(0)) { $0 + ($1.1 ? $1.0 : 0) }
+            results.append(Scan(index: index, severity: "\(severity)", involvement: phantom.involvement, probability: prediction.probabilityAbnormal,
+                                share: saliency.share(within: grown), chance: count(grown, body) / max(1, count(body, body)),
+                                insideLungs: saliency.share(within: lungs), lungShareOnLesions: lungMass > 0 ? Double(onLesions / lungMass) : nil,
+                                lesionsOfLungs: count(lesions, lungs) / max(1, count(lungs, lungs))))
+        }
+        let all = Double(max(1, results.count))
+        return Report(model: predictor.modelName, dilation: dilation, scans: results,
+                      medianShare: median(results.map { $0.share ?? 0 }), medianChance: median(results.map(\.chance)),
+                      medianLungShareOnLesions: median(results.map { $0.lungShareOnLesions ?? 0 }),
+                      medianLesionsOfLungs: median(results.map(\.lesionsOfLungs)),
+                      atLeastHalf: Double(results.filter { ($0.share ?? 0) >= 0.5 }.count) / all,
+                      favouringLesions: Double(results.filter { ($0.lungShareOnLesions ?? 0) > $0.lesionsOfLungs }.count) / all)
+    }
+}
