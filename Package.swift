@@ -100,6 +100,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Preprocess", "NIfTI", "CTDTestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Zlib", "CZlib"]),
         .testTarget(name: "SynthTests", dependencies: ["Synth", "NIfTI", "Preprocess"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Synth", "Training", "CTDTestSupport"]),
         .testTarget(name: "IndependentSynthTests", dependencies: ["IndependentSynth", "Synth", "NIfTI", "Preprocess"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CTDTestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Preprocess"]),

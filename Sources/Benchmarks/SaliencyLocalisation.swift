@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import NIfTI
 import Preprocess
 import Synth
@@ -44,11 +45,9 @@ public struct SaliencyLocalisation {
         public var lesionsOfLungs: Double
     }
 
-    public struct Report: Codable, Sendable {
-        public var model: String
-        public var dilation: Int
+    /// Medians over a set of scans (an empty map counts as 0).
+    public struct Summary: Codable, Sendable {
         public var scans: [Scan]
-        /// Medians over the scans (an empty map counts as 0).
         public var medianShare: Double
         public var medianChance: Double
         public var medianLungShareOnLesions: Double
@@ -58,58 +57,90 @@ public struct SaliencyLocalisation {
         /// Scans whose map within the lungs favours the lesions (more than their share of the lungs), of all scans.
         public var favouringLesions: Double
 
+        init(_ scans: [Scan]) {
+            let all = Double(max(1, scans.count))
+            self.scans = scans
+            medianShare = median(scans.map { $0.share ?? 0 })
+            medianChance = median(scans.map(\.chance))
+            medianLungShareOnLesions = median(scans.map { $0.lungShareOnLesions ?? 0 })
+            medianLesionsOfLungs = median(scans.map(\.lesionsOfLungs))
+            atLeastHalf = Double(scans.filter { ($0.share ?? 0) >= 0.5 }.count) / all
+            favouringLesions = Double(scans.filter { ($0.lungShareOnLesions ?? 0) > $0.lesionsOfLungs }.count) / all
+        }
+
+        var line: String {
+            String(format: "median in grown lesions %.3f (chance %.3f), ≥ 0.5 in %.0f %% of scans; median on lesions within the lungs %.3f (chance %.3f), above chance in %.0f %%",
+                   medianShare, medianChance, atLeastHalf * 100, medianLungShareOnLesions, medianLesionsOfLungs, favouringLesions * 100)
+        }
+    }
+
+    public struct Report: Codable, Sendable {
+        public var model: String
+        public var dilation: Int
+        public var trained: Summary
+        /// The same network with its initial weights, on the same scans: what the measure gives a
+        /// model that learned nothing (lesions are denser than lung, so even it may favour them).
+        public var untrained: Summary
+
         public var table: String {
             func figure(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
             func cell(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
             var lines = ["saliency on the lesions: \(model); lesions grown by \(dilation) voxels; chance = an even spread over the body / lungs",
                          "  scan  severity  involvement  p(abnormal)  in grown lesions  chance  in lungs  of that, on lesions  chance"]
-            for scan in scans {
+            for scan in trained.scans {
                 lines.append("  " + [cell("\(scan.index)", 4), cell("\(scan.severity)", 8), cell(String(format: "%.2f", scan.involvement), 11),
                                      cell(String(format: "%.3f", scan.probability), 11), cell(figure(scan.share), 16), cell(figure(scan.chance), 6),
                                      cell(figure(scan.insideLungs), 8), cell(figure(scan.lungShareOnLesions), 19), cell(figure(scan.lesionsOfLungs), 6)]
                     .joined(separator: "  "))
             }
-            lines.append(String(format: "  median in grown lesions %.3f (chance %.3f), ≥ 0.5 in %.0f %% of scans; median on lesions within the lungs %.3f (chance %.3f), above chance in %.0f %%",
-                                medianShare, medianChance, atLeastHalf * 100, medianLungShareOnLesions, medianLesionsOfLungs, favouringLesions * 100))
+            lines.append("  trained:   " + trained.line)
+            lines.append("  untrained: " + untrained.line)
             return lines.joined(separator: "\n")
         }
     }
 
     public func run(model: String) throws -> Report {
         let predictor = try Predictor(model: model)
-        let generator = PhantomGenerator(seed: seed, matrix: matrix)
         let folder = NSTemporaryDirectory() + "ctd-saliency-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let preprocessor = Preprocessor(predictor.preprocessing)
-        var results: [Scan] = []
-        for index in 0..<scans {
-            let severity = severities[index % severities.count]
-            let phantom = generator.make(index: index, severity: severity, slices: nil, withLesionMask: true)
-            let path = "\(folder)/scan.nii.gz"
-            try Data(SyntheticDataset.encode(phantom, level: 1)).write(to: URL(fileURLWithPath: path))
-            let grid = preprocessor.run(try NIfTIReader().read(path: path))
+        let architecture = predictor.checkpoint.architecture
+        let initial = Checkpoint(architecture: architecture, parameters: .initial(for: architecture, seed: 1),
+                                 metadata: ["run_id": "untrained", "precision": predictor.precision.rawValue,
+                                            "preprocessing": String(decoding: try JSONEncoder().encode(predictor.preprocessing), as: UTF8.self)])
+        try initial.write(to: folder + "/untrained.safetensors")
+        let untrained = try Predictor(model: folder + "/untrained.safetensors")
+        var scans: [[Scan]] = [[], []]
+        for index in 0..<self.scans {
+            let measured = try measure(index: index, with: [predictor, untrained], folder: folder)
+            for (list, scan) in zip(scans.indices, measured) { scans[list].append(scan) }
+        }
+        return Report(model: predictor.modelName, dilation: dilation, trained: Summary(scans[0]), untrained: Summary(scans[1]))
+    }
+
+    /// Scan `index`, written, read back, preprocessed once and explained by each predictor.
+    private func measure(index: Int, with predictors: [Predictor], folder: String) throws -> [Scan] {
+        let severity = severities[index % severities.count]
+        let phantom = PhantomGenerator(seed: seed, matrix: matrix).make(index: index, severity: severity, slices: nil, withLesionMask: true)
+        let path = "\(folder)/scan.nii.gz"
+        try Data(SyntheticDataset.encode(phantom, level: 1)).write(to: URL(fileURLWithPath: path))
+        let preprocessor = Preprocessor(predictors[0].preprocessing)
+        let grid = preprocessor.run(try NIfTIReader().read(path: path))
+        let lesions = preprocessor.resample(mask: phantom.lesionMask!, nx: phantom.nx, ny: phantom.ny, nz: phantom.nz)
+        let grown = VoxelMask.dilated(lesions, nx: grid.nx, ny: grid.ny, nz: grid.nz, by: dilation)
+        let body = BodyMask.estimate(grid)
+        // Consolidation is denser than LungMask's threshold: the lungs are its estimate and the lesions.
+        let lungs = zip(LungMask.estimate(grid), lesions).map { $0 || $1 }
+        func count(_ a: [Bool], _ b: [Bool]) -> Double { Double(zip(a, b).filter { $0 && $1 }.count) }
+        return try predictors.map { predictor in
             let (prediction, saliency) = try predictor.predictExplained(grid, file: path)
-            let lesions = preprocessor.resample(mask: phantom.lesionMask!, nx: phantom.nx, ny: phantom.ny, nz: phantom.nz)
-            let grown = VoxelMask.dilated(lesions, nx: grid.nx, ny: grid.ny, nz: grid.nz, by: dilation)
-            let body = BodyMask.estimate(grid)
-            // Consolidation is denser than LungMask's threshold: the lungs are its estimate and the lesions.
-            let lungs = zip(LungMask.estimate(grid), lesions).map { $0 || $1 }
-            func count(_ a: [Bool], _ b: [Bool]) -> Double { Double(zip(a, b).filter { $0 && $1 }.count) }
             let lungMap = saliency.grid.values.indices.map { lungs[$0] ? saliency.grid.values[$0] : 0 }
             let lungMass = lungMap.reduce(0, +)
             let onLesions = zip(lungMap, lesions).reduce(Float(0)) { $0 + ($1.1 ? $1.0 : 0) }
-            results.append(Scan(index: index, severity: "\(severity)", involvement: phantom.involvement, probability: prediction.probabilityAbnormal,
-                                share: saliency.share(within: grown), chance: count(grown, body) / max(1, count(body, body)),
-                                insideLungs: saliency.share(within: lungs), lungShareOnLesions: lungMass > 0 ? Double(onLesions / lungMass) : nil,
-                                lesionsOfLungs: count(lesions, lungs) / max(1, count(lungs, lungs))))
+            return Scan(index: index, severity: "\(severity)", involvement: phantom.involvement, probability: prediction.probabilityAbnormal,
+                        share: saliency.share(within: grown), chance: count(grown, body) / max(1, count(body, body)),
+                        insideLungs: saliency.share(within: lungs), lungShareOnLesions: lungMass > 0 ? Double(onLesions / lungMass) : nil,
+                        lesionsOfLungs: count(lesions, lungs) / max(1, count(lungs, lungs)))
         }
-        let all = Double(max(1, results.count))
-        return Report(model: predictor.modelName, dilation: dilation, scans: results,
-                      medianShare: median(results.map { $0.share ?? 0 }), medianChance: median(results.map(\.chance)),
-                      medianLungShareOnLesions: median(results.map { $0.lungShareOnLesions ?? 0 }),
-                      medianLesionsOfLungs: median(results.map(\.lesionsOfLungs)),
-                      atLeastHalf: Double(results.filter { ($0.share ?? 0) >= 0.5 }.count) / all,
-                      favouringLesions: Double(results.filter { ($0.lungShareOnLesions ?? 0) > $0.lesionsOfLungs }.count) / all)
     }
 }

@@ -48,6 +48,24 @@ import Testing
         #expect(share - baseline > 0.1, "ground-glass share \(share) against \(baseline) in the normal scan")
     }
 
+    /// The lesion mask is where the lesions changed the picture: against the same scan drawn without
+    /// them, nearly every voxel raised by 100 HU or more is in the mask, and the mask is mostly raised
+    /// voxels. Asking for it leaves the scan as it was; normal scans have an empty one.
+    @Test func theLesionMaskIsWhereTheLesionsAre() throws {
+        let small = PhantomGenerator(seed: 42, matrix: 128)
+        let phantom = small.make(index: 2, severity: .ct2, slices: 40, withLesionMask: true)
+        let twin = small.make(index: 2, severity: .ct2, slices: 40, withoutLesions: true)
+        let mask = try #require(phantom.lesionMask)
+        #expect(phantom.hounsfield == small.make(index: 2, severity: .ct2, slices: 40).hounsfield)
+        #expect(small.make(index: 2, severity: .ct2, slices: 40).lesionMask == nil)
+        let raised = zip(phantom.hounsfield, twin.hounsfield).map { Int($0) - Int($1) >= 100 }
+        let both = zip(raised, mask).filter { $0 && $1 }.count
+        #expect(Double(both) / Double(raised.filter { $0 }.count) > 0.9, "raised voxels inside the mask")
+        #expect(Double(both) / Double(mask.filter { $0 }.count) > 0.8, "mask voxels that were raised")
+        let normal = small.make(index: 2, severity: .ct0, slices: 40, withLesionMask: true)
+        #expect(normal.lesionMask?.contains(true) == false)
+    }
+
     @Test func tissuesHaveChestCTValues() {
         let phantom = generator.make(index: 1, abnormal: false)
         let values = phantom.hounsfield
