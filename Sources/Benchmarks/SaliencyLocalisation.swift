@@ -1,3 +1,5 @@
+import AtomicFile
+import Daemon
 import Foundation
 import Model
 import NIfTI
@@ -22,6 +24,9 @@ public struct SaliencyLocalisation {
     public var dilation: Int
     /// Pixels across a slice (512 as on a scanner).
     public var matrix: Int
+    /// A folder to write each scan's report picture into (the trained model's map over the
+    /// slices it is highest on, as the outbox shows it), when set.
+    public var pictures: String?
 
     public init(severities: [Severity], scans: Int, seed: UInt64, dilation: Int = 5, matrix: Int = 512) {
         precondition(!severities.isEmpty && severities.allSatisfy { $0 > .ct0 }, "severities of abnormal scans")
@@ -132,8 +137,13 @@ public struct SaliencyLocalisation {
         // Consolidation is denser than LungMask's threshold: the lungs are its estimate and the lesions.
         let lungs = zip(LungMask.estimate(grid), lesions).map { $0 || $1 }
         func count(_ a: [Bool], _ b: [Bool]) -> Double { Double(zip(a, b).filter { $0 && $1 }.count) }
-        return try predictors.map { predictor in
+        return try predictors.enumerated().map { number, predictor in
             let (prediction, saliency) = try predictor.predictExplained(grid, file: path)
+            if number == 0, let pictures {
+                let caption = String(format: "scan %d, %@, %.0f %% of lung: p(abnormal) %.3f", index, "\(severity)", phantom.involvement * 100,
+                                     prediction.probabilityAbnormal)
+                try AtomicFile.write(PredictionReport.montage(grid, caption: caption, saliency: saliency), to: "\(pictures)/scan-\(index).png")
+            }
             let lungMap = saliency.grid.values.indices.map { lungs[$0] ? saliency.grid.values[$0] : 0 }
             let lungMass = lungMap.reduce(0, +)
             let onLesions = zip(lungMap, lesions).reduce(Float(0)) { $0 + ($1.1 ? $1.0 : 0) }

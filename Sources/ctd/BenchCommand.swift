@@ -86,6 +86,7 @@ struct Bench: ParsableCommand {
         @Option(help: "Their severities, as a range (1-4) or a list (2,3).") var severity = "2,2,2,3"
         @Option(help: "Seed of the synthetic scans (pick one the model was not trained on).") var seed: UInt64 = 1001
         @Option(help: "Voxels (on the model's grid) the lesion masks are grown by.") var dilation = 5
+        @Option(help: "A folder to write each scan's report picture into (the map over the slices it is highest on).") var pictures: String?
         @Flag(help: "Print the report as JSON on the last line.") var json = false
 
         func validate() throws {
@@ -97,9 +98,13 @@ struct Bench: ParsableCommand {
         }
 
         func run() throws {
-            let benchmark = SaliencyLocalisation(severities: Severity.abnormal(severity)!, scans: scans, seed: seed, dilation: dilation)
+            var benchmark = SaliencyLocalisation(severities: Severity.abnormal(severity)!, scans: scans, seed: seed, dilation: dilation)
+            benchmark.pictures = pictures
             let report: SaliencyLocalisation.Report
-            do { report = try benchmark.run(model: model) } catch { throw fail(error) }
+            do {
+                if let pictures { try FileManager.default.createDirectory(atPath: pictures, withIntermediateDirectories: true) }
+                report = try benchmark.run(model: model)
+            } catch { throw fail(error) }
             print(report.table)
             if json {
                 let encoder = JSONEncoder()
