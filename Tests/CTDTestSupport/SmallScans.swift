@@ -5,6 +5,15 @@ import NIfTI
 /// tissue with noise; abnormal ones add a hazy bright blob inside the lung (a ground-glass
 /// opacity). Values already in [0, 1], as preprocessing leaves them.
 public enum SmallScans {
+    /// `grid` with air (0) around the body: the outer `margin` voxels of every slice in x and y.
+    public static func gridInAir(index: Int, abnormal: Bool, size: Int = 48, margin: Int = 3) -> VoxelGrid {
+        var grid = grid(index: index, abnormal: abnormal, size: size)
+        for z in 0..<size { for y in 0..<size { for x in 0..<size where min(x, y, size - 1 - x, size - 1 - y) < margin {
+            grid.values[x + size * (y + size * z)] = 0
+        } } }
+        return grid
+    }
+
     public static func grid(index: Int, abnormal: Bool, size: Int = 48) -> VoxelGrid {
         var state = UInt64(index * 2 + (abnormal ? 1 : 0)) &* 0x9E37_79B9_7F4A_7C15 &+ 1
         func next() -> Double {

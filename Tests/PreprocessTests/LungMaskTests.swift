@@ -6,11 +6,7 @@ import Testing
 @Suite struct LungMaskTests {
     @Test func theLungIsTheDarkRegionInsideTheBody() {
         let size = 48
-        var grid = SmallScans.grid(index: 3, abnormal: true, size: size)
-        // Air around the body: the outer 3 voxels of every slice.
-        for z in 0..<size { for y in 0..<size { for x in 0..<size where min(x, y, size - 1 - x, size - 1 - y) < 3 {
-            grid.values[x + size * (y + size * z)] = 0
-        } } }
+        let grid = SmallScans.gridInAir(index: 3, abnormal: true, size: size, margin: 3)
         let mask = LungMask.estimate(grid)
         let n = Double(size)
         var (both, either) = (0, 0)
@@ -30,10 +26,7 @@ import Testing
 @Suite struct BodyMaskTests {
     @Test func theBodyIsAllButTheAirAroundIt() {
         let size = 48
-        var grid = SmallScans.grid(index: 3, abnormal: true, size: size)
-        for z in 0..<size { for y in 0..<size { for x in 0..<size where min(x, y, size - 1 - x, size - 1 - y) < 3 {
-            grid.values[x + size * (y + size * z)] = 0
-        } } }
+        let grid = SmallScans.gridInAir(index: 3, abnormal: true, size: size, margin: 3)
         let body = BodyMask.estimate(grid)
         let lungs = LungMask.estimate(grid)
         for z in 0..<size { for y in 0..<size { for x in 0..<size {

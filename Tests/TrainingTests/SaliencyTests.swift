@@ -8,11 +8,7 @@ import Testing
 /// body, scaled; slices; shares.
 @Suite struct SaliencyTests {
     /// A 48³ scan with air around the body (its outer 3 voxels in x and y).
-    private func scan() -> VoxelGrid {
-        var grid = SmallScans.grid(index: 1, abnormal: false, size: 48)
-        for z in 0..<48 { for y in 0..<48 { for x in 0..<48 where min(x, y, 47 - x, 47 - y) < 3 { grid.values[x + 48 * (y + 48 * z)] = 0 } } }
-        return grid
-    }
+    private func scan() -> VoxelGrid { SmallScans.gridInAir(index: 1, abnormal: false, size: 48, margin: 3) }
 
     @Test func theMapIsPlacedWhereItsVoxelsLookAndKeptToTheBody() {
         let scan = scan()
