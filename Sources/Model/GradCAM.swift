@@ -25,7 +25,10 @@ public struct GradCAMMap: Sendable {
 extension Network {
     /// The block `gradCAM` explains by default: the one before the last. The last block's grid is
     /// 12×12×4 at 128×128×64 (one voxel per 8 input voxels, four across the whole depth), too
-    /// coarse to tell a lesion from the lung around it; the block before has 28×28×12.
+    /// coarse to tell a lesion from the lung around it; the block before has 28×28×12. Measured
+    /// (`ctd bench saliency`, a trained 128×128×64 model, 12 CT-2/CT-3 scans, maps not yet kept to
+    /// the body): within the lesions grown by 5 voxels the last block's map put a median 0.30, this
+    /// block's 0.45; block 2's was erratic (empty on 4 of the 12 scans).
     public var explainedBlock: Int { blocks.count - 2 }
 
     /// Grad-CAM for one sample (inference: running statistics, no dropout) on `block`'s
