@@ -133,10 +133,11 @@ public struct SaliencyLocalisation {
         let grid = preprocessor.run(try NIfTIReader().read(path: path))
         let lesions = preprocessor.resample(mask: phantom.lesionMask!, nx: phantom.nx, ny: phantom.ny, nz: phantom.nz)
         let grown = VoxelMask.dilated(lesions, nx: grid.nx, ny: grid.ny, nz: grid.nz, by: dilation)
-        let body = BodyMask.estimate(grid)
+        let (estimatedLungs, body) = LungMask.withBody(grid)
         // Consolidation is denser than LungMask's threshold: the lungs are its estimate and the lesions.
-        let lungs = zip(LungMask.estimate(grid), lesions).map { $0 || $1 }
+        let lungs = zip(estimatedLungs, lesions).map { $0 || $1 }
         func count(_ a: [Bool], _ b: [Bool]) -> Double { Double(zip(a, b).filter { $0 && $1 }.count) }
+        func count(_ a: [Bool]) -> Double { Double(a.filter { $0 }.count) }
         return try predictors.enumerated().map { number, predictor in
             let (prediction, saliency) = try predictor.predictExplained(grid, file: path)
             if number == 0, let pictures {
@@ -148,9 +149,9 @@ public struct SaliencyLocalisation {
             let lungMass = lungMap.reduce(0, +)
             let onLesions = zip(lungMap, lesions).reduce(Float(0)) { $0 + ($1.1 ? $1.0 : 0) }
             return Scan(index: index, severity: "\(severity)", involvement: phantom.involvement, probability: prediction.probabilityAbnormal,
-                        share: saliency.share(within: grown), chance: count(grown, body) / max(1, count(body, body)),
+                        share: saliency.share(within: grown), chance: count(grown, body) / max(1, count(body)),
                         insideLungs: saliency.share(within: lungs), lungShareOnLesions: lungMass > 0 ? Double(onLesions / lungMass) : nil,
-                        lesionsOfLungs: count(lesions, lungs) / max(1, count(lungs, lungs)))
+                        lesionsOfLungs: count(lesions, lungs) / max(1, count(lungs)))
         }
     }
 }

@@ -351,4 +351,3 @@ struct OptimizerState {
         step += 1
     }
 }
-

@@ -5,8 +5,13 @@
 public enum LungMask {
     /// nx·ny·nz flags in the grid's layout (x fastest).
     public static func estimate(_ grid: VoxelGrid, threshold: Float = 0.5) -> [Bool] {
+        withBody(grid, threshold: threshold).lungs
+    }
+
+    /// The lungs and the body (`BodyMask`) from one flood fill, for callers that need both.
+    public static func withBody(_ grid: VoxelGrid, threshold: Float = 0.5) -> (lungs: [Bool], body: [Bool]) {
         let outside = OutsideAir.estimate(grid, threshold: threshold)
-        return grid.values.indices.map { !outside[$0] && grid.values[$0] < threshold }
+        return (grid.values.indices.map { !outside[$0] && grid.values[$0] < threshold }, outside.map { !$0 })
     }
 }
 

@@ -25,7 +25,8 @@ public struct Saliency: Sendable {
     /// From the network's map and the scan it was computed for.
     public init(_ map: GradCAMMap, scan: VoxelGrid) {
         var values = Self.place(map, nx: scan.nx, ny: scan.ny, nz: scan.nz)
-        for (index, inside) in BodyMask.estimate(scan).enumerated() where !inside { values[index] = 0 }
+        let (lungs, body) = LungMask.withBody(scan)
+        for (index, inside) in body.enumerated() where !inside { values[index] = 0 }
         let peak = values.max() ?? 0
         if peak > 0 { values = values.map { max(0, $0 / peak) } }
         let up = VoxelGrid(nx: scan.nx, ny: scan.ny, nz: scan.nz, values: values)
@@ -34,7 +35,6 @@ public struct Saliency: Sendable {
         let plane = up.nx * up.ny
         let perSlice = (0..<up.nz).map { z in up.values[(z * plane)..<((z + 1) * plane)].reduce(0, +) }
         slicesByShare = perSlice.indices.sorted { (perSlice[$0], -$0) > (perSlice[$1], -$1) }
-        let lungs = LungMask.estimate(scan)
         insideLungs = lungs.contains(true) ? Self.share(of: up.values, within: lungs) : nil
     }
 
